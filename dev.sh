@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Smarketing's two commands:
+#   ./dev.sh demo   set up everything (venv, install, database, demo data) and serve on http://127.0.0.1:8000
+#   ./dev.sh test   run the whole test suite (SQLite, then PostgreSQL when reachable; both required in CI)
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+    "$PY" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.installed-$1"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    if [ "$1" = test ]; then
+      "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+    else
+      "$VENV/bin/python" -m pip install --quiet -e .
+    fi
+    touch "$stamp"
+  fi
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's chromium for the browser tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "${CI:-}" = true ]; then echo "Chromium is missing at /usr/bin/chromium" >&2; exit 1; fi
+    echo "warning: /usr/bin/chromium not found; browser tests will be skipped" >&2
+  fi
+}
+
+pg_reachable() {
+  "$VENV/bin/python" - "$1" <<'PYEOF'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable: {exc}", file=sys.stderr)
+    sys.exit(1)
+PYEOF
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    ensure_venv app
+    exec "$VENV/bin/smarketing" demo "$@"
+    ;;
+  test)
+    shift
+    ensure_venv test
+    ensure_chromium
+    export SMARKETING_DATA_DIR=${SMARKETING_DATA_DIR:-$PWD/var/test}
+    echo "== Lint and checks =="
+    "$VENV/bin/ruff" check .
+    env -u DATABASE_URL "$VENV/bin/smarketing" check --fail-level WARNING
+    env -u DATABASE_URL "$VENV/bin/smarketing" makemigrations --check --dry-run >/dev/null \
+      || { echo "Models changed without a migration: run smarketing makemigrations" >&2; exit 1; }
+    echo "== Tests on SQLite =="
+    env -u DATABASE_URL "$VENV/bin/python" -m pytest "$@"
+    PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+    if pg_reachable "$PG_URL"; then
+      echo "== Tests on PostgreSQL =="
+      DATABASE_URL="$PG_URL" "$VENV/bin/python" -m pytest "$@"
+    elif [ "${CI:-}" = true ]; then
+      echo "PostgreSQL is required in CI (TEST_DATABASE_URL=$PG_URL)" >&2
+      exit 1
+    else
+      echo "Skipping the PostgreSQL run: $PG_URL is not reachable."
+    fi
+    ;;
+  *)
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

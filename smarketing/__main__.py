@@ -1,0 +1,3 @@
+from smarketing.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Liveness of the things Smarketing needs: the database and at least one worker."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+
+from smarketing.core.models import WorkerHeartbeat
+
+
+def healthz(request):
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # a health check reports every failure, whatever its type
+        checks["database"] = f"error: {type(exc).__name__}"
+        return JsonResponse({"status": "error", "checks": checks}, status=503)
+    newest = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
+    max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+    if newest is None:
+        checks["worker"] = "error: no worker has reported"
+    elif timezone.now() - newest > max_age:
+        checks["worker"] = f"error: last heartbeat {int((timezone.now() - newest).total_seconds())}s ago"
+    else:
+        checks["worker"] = "ok"
+    ok = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,57 @@
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from smarketing.core.management.commands.serve import gunicorn_argv
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data and users when the database is empty, then serve the app with a worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--contacts", type=int, default=2000, help="Size of the demo data set.")
+        parser.add_argument("--no-serve", action="store_true", help="Set up and load data, then exit.")
+
+    def handle(self, *args, bind, contacts, no_serve, **options):
+        from smarketing.crm.models import Contact
+        from smarketing.crm.seed import DEMO_PASSWORD, ensure_demo_users
+
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if not Contact.objects.exists():
+            self.stdout.write(f"Loading demo data ({contacts} contacts)...")
+            call_command("seed", contacts=contacts, seed=42)
+        users = ensure_demo_users()
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        for user in users:
+            self.stdout.write(f"  {user.email:<28} {user.team} / {user.get_role_display()}")
+        self.stdout.write(f"\nData directory: {settings.DATA_DIR}")
+        if no_serve:
+            return
+        worker = subprocess.Popen([sys.executable, "-m", "smarketing", "worker"])
+        web = subprocess.Popen(gunicorn_argv(bind, 2))
+        self.stdout.write(f"Open http://{bind} (Ctrl+C stops the web server and the worker)\n")
+        sys.stdout.flush()
+
+        def stop(*_):
+            for proc in (web, worker):
+                if proc.poll() is None:
+                    proc.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            web.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for proc in (web, worker):
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

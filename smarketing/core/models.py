@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Origin(models.TextChoices):
+    """What caused a write: shared by audit entries, lifecycle history and touchpoints."""
+
+    UI = "ui", "Web UI"
+    API = "api", "API"
+    IMPORT = "import", "Import"
+    FORM = "form", "Form"
+    WORKFLOW = "workflow", "Workflow"
+    SYSTEM = "system", "System"
+    SEED = "seed", "Demo data"
+
+
+class AuditEntry(models.Model):
+    """Who changed which field of which record, when, from what to what."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UI)
+    action = models.CharField(max_length=30)  # create, update, delete, merge, export, erase, reassign, ...
+    object_type = models.CharField(max_length=50)  # "crm.contact"
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # {"field": [old, new]}
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}#{self.object_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Last sign of life of one worker process; /healthz reads the newest."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

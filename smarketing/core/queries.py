@@ -1,0 +1,106 @@
+"""Read helpers shared by every app: prefix search and keyset pagination."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+
+def prefix_q(field: str, prefix: str) -> Q:
+    """Rows whose `field` starts with `prefix`, in a form each database answers from a plain index.
+
+    PostgreSQL: LIKE 'x%' uses the varchar_pattern_ops index Django adds for indexed CharFields.
+    SQLite: LIKE cannot use an index here (Django adds ESCAPE), but a BINARY range can.
+    """
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__startswith": prefix})
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"})
+
+
+@dataclass(frozen=True)
+class SortOption:
+    """One allow-listed sort: a label and the model fields it orders by (the last must be unique)."""
+
+    label: str
+    fields: tuple[str, ...]  # e.g. ("last_key", "id") or ("-id",)
+
+
+def _encode(values: list) -> str:
+    def conv(v):
+        if isinstance(v, datetime):
+            return {"dt": v.isoformat()}
+        if isinstance(v, Decimal):
+            return {"dec": str(v)}
+        return v
+
+    raw = json.dumps([conv(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(token: str) -> list | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list):
+        return None
+    out = []
+    for v in values:
+        if isinstance(v, dict) and "dt" in v:
+            try:
+                v = datetime.fromisoformat(v["dt"])
+            except (TypeError, ValueError):
+                return None
+        elif isinstance(v, dict) and "dec" in v:
+            try:
+                v = Decimal(v["dec"])
+            except ArithmeticError:
+                return None
+        elif not (v is None or isinstance(v, str | int | float)):
+            return None
+        out.append(v)
+    return out
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    has_previous: bool
+
+
+def keyset_page(qs: QuerySet, sort: SortOption, cursor: str | None, size: int) -> Page:
+    """One page after `cursor`, ordered by `sort`. Never counts the table.
+
+    Rows whose sort value is NULL are excluded from sorts on nullable fields by the caller's sort choice:
+    every sort here is on a NOT NULL column (or ends in the primary key), so comparisons are total.
+    """
+    fields = sort.fields
+    qs = qs.order_by(*fields)
+    after = _decode(cursor) if cursor else None
+    if after is not None and len(after) == len(fields):
+        # (a, b) > (x, y)  ==  a > x OR (a = x AND b > y), with > flipped for descending fields.
+        condition = Q()
+        equal = Q()
+        for name, value in zip(fields, after, strict=True):
+            column = name.lstrip("-")
+            op = "lt" if name.startswith("-") else "gt"
+            condition |= equal & Q(**{f"{column}__{op}": value})
+            equal &= Q(**{column: value})
+        # The redundant bound on the first field lets the database start its index scan at the cursor
+        # instead of filtering every row before it.
+        first = fields[0]
+        bound = "lte" if first.startswith("-") else "gte"
+        qs = qs.filter(Q(**{f"{first.lstrip('-')}__{bound}": after[0]}), condition)
+    rows = list(qs[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, name.lstrip("-")) for name in fields])
+    return Page(rows=rows, next_cursor=next_cursor, has_previous=bool(after))

@@ -1,0 +1,50 @@
+"""The background worker: django-tasks-db's worker loop plus a heartbeat that /healthz reads."""
+
+import logging
+import os
+import socket
+import threading
+
+from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from smarketing.core.models import WorkerHeartbeat
+
+HEARTBEAT_SECONDS = 15
+logger = logging.getLogger(__name__)
+
+
+def beat(worker_id: str, started_at) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={
+            "hostname": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "seen_at": timezone.now(),
+        },
+    )
+
+
+def start_heartbeat(worker_id: str) -> threading.Event:
+    """Beat now and then every HEARTBEAT_SECONDS in a daemon thread, until the returned event is set."""
+    stop = threading.Event()
+    started_at = timezone.now()
+    beat(worker_id, started_at)
+
+    def loop():
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                beat(worker_id, started_at)
+            except Exception:  # the next beat retries; a dead DB shows up in /healthz anyway
+                logger.warning("worker heartbeat failed", exc_info=True)
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=loop, name="heartbeat", daemon=True).start()
+    return stop
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(8)}"

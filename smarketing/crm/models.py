@@ -1,0 +1,378 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from smarketing.core.models import Origin
+from smarketing.crm.access import OwnedQuerySet
+
+
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", "Subscriber"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "Marketing-qualified lead"
+    SQL = "sql", "Sales-qualified lead"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    EVANGELIST = "evangelist", "Evangelist"
+    OTHER = "other", "Other"
+
+
+# The funnel order; "other" sits outside it and may be entered or left freely.
+LIFECYCLE_ORDER = [
+    LifecycleStage.SUBSCRIBER,
+    LifecycleStage.LEAD,
+    LifecycleStage.MQL,
+    LifecycleStage.SQL,
+    LifecycleStage.OPPORTUNITY,
+    LifecycleStage.CUSTOMER,
+    LifecycleStage.EVANGELIST,
+]
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    ATTEMPTED = "attempted", "Attempted to contact"
+    CONNECTED = "connected", "Connected"
+    OPEN_DEAL = "open_deal", "Open deal"
+    UNQUALIFIED = "unqualified", "Unqualified"
+    BAD_TIMING = "bad_timing", "Bad timing"
+
+
+class ConsentStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    GRANTED = "granted", "Granted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class LegalBasis(models.TextChoices):
+    CONSENT = "consent", "Consent"
+    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
+    CONTRACT = "contract", "Performance of a contract"
+    NONE = "", "Not recorded"
+
+
+class ObjectType(models.TextChoices):
+    CONTACT = "contact", "Contact"
+    COMPANY = "company", "Company"
+    DEAL = "deal", "Deal"
+
+
+class OwnedRecord(models.Model):
+    """Fields every CRM record shares: owner, custom properties, timestamps and an edit version."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    custom = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every update; an edit made against an older version is refused instead of silently lost.
+    version = models.PositiveIntegerField(default=1)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Company(OwnedRecord):
+    """An organisation we sell to; identified by its normalized web domain."""
+
+    name = models.CharField(max_length=200)
+    name_key = models.CharField(max_length=200, db_index=True, editable=False)  # lowercased, for search/sort
+    domain = models.CharField(max_length=253, null=True, blank=True, unique=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        indexes = [models.Index(fields=["owner", "-id"], name="company_owner_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(OwnedRecord):
+    """A person in the funnel, from subscriber to evangelist."""
+
+    email = models.EmailField(unique=True)  # stored normalized: stripped and lowercased
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    # Lowercased "first last" and "last", kept by services: prefix search and name sort use plain indexes.
+    name_key = models.CharField(max_length=201, db_index=True, editable=False, default="")
+    last_key = models.CharField(max_length=100, db_index=True, editable=False, default="")
+    title = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    lifecycle_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD)
+    lifecycle_changed_at = models.DateTimeField(default=timezone.now)
+    lead_status = models.CharField(max_length=20, choices=LeadStatus.choices, blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    # Attribution: where the contact first came from and the most recent touch source.
+    first_source = models.CharField(max_length=50, blank=True)
+    first_utm_source = models.CharField(max_length=100, blank=True)
+    first_utm_medium = models.CharField(max_length=100, blank=True)
+    first_utm_campaign = models.CharField(max_length=200, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    last_source = models.CharField(max_length=50, blank=True)
+    last_utm_source = models.CharField(max_length=100, blank=True)
+    last_utm_medium = models.CharField(max_length=100, blank=True)
+    last_utm_campaign = models.CharField(max_length=200, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+
+    # Consent for marketing email: status, when, on what legal basis and where it was given.
+    consent_status = models.CharField(max_length=20, choices=ConsentStatus.choices, default=ConsentStatus.UNKNOWN)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_basis = models.CharField(max_length=30, choices=LegalBasis.choices, blank=True)
+    consent_source = models.CharField(max_length=200, blank=True)
+
+    # Lead scoring (filled by the automation issue; kept here so lists can sort by it from day one).
+    fit_score = models.SmallIntegerField(default=0)
+    engagement_score = models.SmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lifecycle_stage", "-id"], name="contact_stage_idx"),
+            models.Index(fields=["owner", "-id"], name="contact_owner_idx"),
+            models.Index(fields=["company", "-id"], name="contact_company_idx"),
+            models.Index(fields=["first_source", "-id"], name="contact_source_idx"),
+            models.Index(fields=["last_key", "id"], name="contact_lastname_sort_idx"),
+            models.Index(fields=["-last_touch_at", "-id"], name="contact_last_touch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Pipeline(models.Model):
+    """An ordered series of deal stages."""
+
+    name = models.CharField(max_length=100, unique=True)
+    is_default = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    """One step of a pipeline with its probability, responsible team, target time and exit criteria."""
+
+    class Team(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField()
+    probability = models.PositiveSmallIntegerField(default=0)  # percent
+    team = models.CharField(max_length=20, choices=Team.choices, default=Team.SALES)
+    target_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Field names (built-in or "custom.<key>") that must be filled before a deal may leave this stage.
+    exit_criteria = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+
+    class Meta:
+        ordering = ["pipeline", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "position"], name="stage_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Deal(OwnedRecord):
+    """A sales opportunity moving through a pipeline."""
+
+    name = models.CharField(max_length=200)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    contacts = models.ManyToManyField(Contact, through="DealContact", related_name="deals")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    close_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=DealStatus.choices, default=DealStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)  # why it was won or lost
+    source = models.CharField(max_length=50, blank=True)
+    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stage", "-id"], name="deal_stage_idx"),
+            models.Index(fields=["owner", "-id"], name="deal_owner_idx"),
+            models.Index(fields=["status", "-closed_at"], name="deal_status_idx"),
+            models.Index(fields=["company", "-id"], name="deal_company_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealContact(models.Model):
+    """A contact's role on a deal."""
+
+    class Role(models.TextChoices):
+        DECISION_MAKER = "decision_maker", "Decision maker"
+        CHAMPION = "champion", "Champion"
+        INFLUENCER = "influencer", "Influencer"
+        USER = "user", "User"
+        OTHER = "other", "Other"
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="deal_contacts")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deal_roles")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OTHER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deal", "contact"], name="deal_contact_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({self.get_role_display()}) on {self.deal}"
+
+
+class LifecycleChange(models.Model):
+    """One move of a contact between lifecycle stages: from, to, when, by whom or what, and why."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="lifecycle_changes")
+    from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UI)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["contact", "-changed_at"], name="lifecycle_contact_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="lifecycle_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '-'} → {self.to_stage}"
+
+
+class DealStageChange(models.Model):
+    """One move of a deal between stages; time-in-stage and conversion are computed from these rows."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UI)
+    seconds_in_from = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["deal", "changed_at"], name="stagechange_deal_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class PropertyDefinition(models.Model):
+    """An admin-defined custom property of contacts, companies or deals."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+        BOOLEAN = "boolean", "Yes/no"
+
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    choices = models.JSONField(default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["object_type", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["object_type", "key"], name="property_key_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Task(models.Model):
+    """A to-do for a user (call, email, to-do), optionally linked to a contact, company or deal."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        TODO = "todo", "To-do"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TODO)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="tasks")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["owner", "completed_at", "due_at"], name="task_owner_due_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.completed_at is None and self.due_at is not None and self.due_at < timezone.now()
+
+
+class Note(models.Model):
+    """Sanitized rich text attached to a contact, company or deal."""
+
+    body = models.TextField()  # sanitized HTML (see crm.sanitize)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
+    deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk}"

@@ -1,0 +1,47 @@
+"""CRM pages. lists.py: lists, forms, bulk actions, admin pages. records.py: record pages, timeline, board, home."""
+
+from django.urls import path
+
+from smarketing.crm.views import lists, records
+
+urlpatterns = [
+    path("", records.home, name="home"),
+    # Contacts
+    path("contacts/", lists.contact_list, name="contact_list"),
+    path("contacts/new/", lists.contact_create, name="contact_create"),
+    path("contacts/bulk/", lists.contact_bulk, name="contact_bulk"),
+    path("contacts/<int:pk>/", records.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", lists.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/lifecycle/", records.contact_lifecycle, name="contact_lifecycle"),
+    path("contacts/<int:pk>/merge/", lists.contact_merge, name="contact_merge"),
+    path("contacts/<int:pk>/delete/", lists.contact_delete, name="contact_delete"),
+    # Companies
+    path("companies/", lists.company_list, name="company_list"),
+    path("companies/new/", lists.company_create, name="company_create"),
+    path("companies/bulk/", lists.company_bulk, name="company_bulk"),
+    path("companies/<int:pk>/", records.company_detail, name="company_detail"),
+    path("companies/<int:pk>/edit/", lists.company_edit, name="company_edit"),
+    path("companies/<int:pk>/merge/", lists.company_merge, name="company_merge"),
+    path("companies/<int:pk>/delete/", lists.company_delete, name="company_delete"),
+    # Deals
+    path("deals/", lists.deal_list, name="deal_list"),
+    path("deals/new/", lists.deal_create, name="deal_create"),
+    path("deals/bulk/", lists.deal_bulk, name="deal_bulk"),
+    path("deals/board/", records.pipeline_board, name="pipeline_board"),
+    path("deals/<int:pk>/", records.deal_detail, name="deal_detail"),
+    path("deals/<int:pk>/edit/", lists.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/move/", records.deal_move, name="deal_move"),
+    path("deals/<int:pk>/delete/", lists.deal_delete, name="deal_delete"),
+    # Shared record actions: <kind> is contact, company or deal
+    path("<str:kind>/<int:pk>/timeline/", records.timeline_partial, name="timeline_partial"),
+    path("<str:kind>/<int:pk>/activity/", records.log_activity, name="log_activity"),
+    path("<str:kind>/<int:pk>/note/", records.add_note, name="add_note"),
+    path("<str:kind>/<int:pk>/task/", records.add_task, name="add_task"),
+    # Tasks
+    path("tasks/", records.task_list, name="task_list"),
+    path("tasks/<int:pk>/complete/", records.task_complete, name="task_complete"),
+    # Admin
+    path("settings/properties/", lists.property_list, name="property_list"),
+    path("settings/properties/<int:pk>/delete/", lists.property_delete, name="property_delete"),
+    path("settings/audit/", lists.audit_log, name="audit_log"),
+]

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from smarketing.core.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("smarketing.accounts.urls")),
+    path("api/", include("smarketing.api.urls")),
+    path("import/", include("smarketing.dataio.urls")),
+    path("jobs/", include("smarketing.jobs.urls")),
+    path("webhooks/", include("smarketing.webhooks.urls")),
+    path("privacy/", include("smarketing.privacy.urls")),
+    path("", include("smarketing.crm.urls")),
+]
