@@ -46,3 +46,28 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class Event(models.Model):
+    """A domain event (contact.created, deal.won, ...), written in the same transaction as the change.
+
+    An outbox: because the row commits with the change, a crash can neither lose an event nor emit one for a
+    change that rolled back. Webhook delivery (and later, workflows) read events from here.
+    """
+
+    name = models.CharField(max_length=60)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    # Set once the webhook fan-out has turned this event into deliveries (claimed with a conditional update).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dispatched_at", "id"], name="event_undispatched_idx"),
+            models.Index(fields=["object_type", "object_id"], name="event_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.object_type}#{self.object_id}"

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from smarketing.core.audit import record_audit
+from smarketing.core.events import publish
 from smarketing.core.models import Origin
 from smarketing.crm import access
 from smarketing.crm.models import (
@@ -34,6 +35,7 @@ from smarketing.crm.models import (
 from smarketing.crm.normalize import normalize_domain, normalize_email
 from smarketing.crm.properties import clean_custom
 from smarketing.crm.sanitize import clean_html
+from smarketing.crm.serialize import record_dict
 from smarketing.timeline.models import Kind, Team
 from smarketing.timeline.services import record_touch
 
@@ -189,6 +191,7 @@ def create_contact(*, actor, data: dict, origin: str = Origin.UI, reason: str = 
         details={"origin": origin},
     )
     record_audit(actor=actor, action="create", obj=contact, origin=origin)
+    publish("contact.created", contact, record_dict(contact))
     return contact
 
 
@@ -198,6 +201,7 @@ def create_company(*, actor, data: dict, origin: str = Origin.UI) -> Company:
         raise ValidationError({"name": "This field is required."})
     company = _create(Company, actor=actor, data=data, origin=origin)
     record_audit(actor=actor, action="create", obj=company, origin=origin)
+    publish("company.created", company, record_dict(company))
     return company
 
 
@@ -247,6 +251,7 @@ def create_deal(
             check_access=False,
         )
     record_audit(actor=actor, action="create", obj=deal, origin=origin)
+    publish("deal.created", deal, record_dict(deal))
     return deal
 
 
@@ -327,6 +332,11 @@ def update_record(
             raise _unique_error(model, exc)
         current.version += 1
         record_audit(actor=actor, action="update", obj=current, changes=changes, origin=origin)
+        publish(
+            f"{model._meta.model_name}.updated",
+            current,
+            {**record_dict(current), "changed": sorted(changes)},
+        )
         if "owner" in changes:
             _touch_owner_change(current, actor, changes["owner"][1])
     if new_stage is not None and new_stage != current.lifecycle_stage:
@@ -432,6 +442,11 @@ def change_lifecycle_stage(
         occurred_at=when,
         summary=f"Lifecycle {verb}: {labels.get(from_stage, from_stage)} → {labels[to_stage]}",
         details={"from": from_stage, "to": to_stage, "reason": reason, "origin": origin},
+    )
+    publish(
+        "contact.lifecycle_changed",
+        current,
+        {"id": current.pk, "email": current.email, "from": from_stage, "to": to_stage, "reason": reason},
     )
     record_audit(
         actor=actor,
@@ -547,6 +562,11 @@ def move_deal_stage(
     record_audit(
         actor=actor, action="stage", obj=current, origin=origin, changes={"stage": (from_stage.name, to_stage.name)}
     )
+    current.refresh_from_db()
+    payload = {**record_dict(current), "from_stage": from_stage.name, "to_stage": to_stage.name}
+    publish("deal.stage_changed", current, payload)
+    if to_stage.outcome != Stage.Outcome.OPEN:
+        publish(f"deal.{to_stage.outcome}", current, payload)
     if to_stage.outcome == Stage.Outcome.WON:
         for role in current.deal_contacts.select_related("contact"):
             if LIFECYCLE_ORDER.index(_stage_or_lead(role.contact)) < LIFECYCLE_ORDER.index(LifecycleStage.CUSTOMER):
@@ -812,6 +832,8 @@ def merge_records(primary, duplicate, *, actor, origin: str = Origin.UI):
     record_audit(
         actor=actor, action="merge", obj=primary, origin=origin, changes={**filled, "merged": (snapshot, None)}
     )
+    if model is Contact:
+        publish("contact.merged", primary, {**record_dict(primary), "merged_id": snapshot["merged_id"]})
     return primary
 
 
@@ -819,4 +841,5 @@ def merge_records(primary, duplicate, *, actor, origin: str = Origin.UI):
 def delete_record(obj, *, actor, origin: str = Origin.UI) -> None:
     access.require(actor, "delete", obj)
     record_audit(actor=actor, action="delete", obj=obj, origin=origin)
+    publish(f"{obj._meta.model_name}.deleted", obj, {"id": obj.pk, "object": obj._meta.model_name})
     obj.delete()
