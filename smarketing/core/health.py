@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils import timezone
 from smarketing.core.models import WorkerHeartbeat
 
 
+@login_not_required
 def healthz(request):
     checks = {}
     try:

@@ -1,5 +1,6 @@
 import zoneinfo
 
+from django.contrib.auth import middleware as auth_middleware
 from django.utils import timezone
 
 # No inline scripts or styles anywhere: every script and stylesheet is a static file served by the app.
@@ -37,3 +38,16 @@ class UserTimezoneMiddleware:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 pass
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Every page needs a logged-in user unless its view is marked @login_not_required.
+
+    The API authenticates itself (tokens or session) and answers 401 problems instead of redirects, so it is
+    left to DRF.
+    """
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
