@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -16,6 +17,10 @@ class Command(BaseCommand):
         worker_id = new_worker_id()
         stop = start_heartbeat(worker_id)
         try:
+            if "django_tasks_rq" in settings.TASKS_BACKEND:
+                queues = list(settings.RQ_QUEUES) if queue == "*" else queue.split(",")
+                call_command("rqworker", *queues, burst=batch, with_scheduler=True)
+                return
             call_command(
                 "db_worker",
                 queue_name=queue,
