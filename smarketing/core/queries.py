@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -67,6 +68,16 @@ def _decode(token: str) -> list | None:
     return out
 
 
+def _typed(model, fields: tuple[str, ...], values: list | None) -> list | None:
+    """The cursor's values converted to the sort fields' types; None (first page) for a tampered cursor."""
+    if values is None or len(values) != len(fields):
+        return None
+    try:
+        return [model._meta.get_field(name.lstrip("-")).to_python(v) for name, v in zip(fields, values, strict=True)]
+    except (ValidationError, FieldDoesNotExist):
+        return None
+
+
 @dataclass
 class Page:
     rows: list
@@ -82,8 +93,8 @@ def keyset_page(qs: QuerySet, sort: SortOption, cursor: str | None, size: int) -
     """
     fields = sort.fields
     qs = qs.order_by(*fields)
-    after = _decode(cursor) if cursor else None
-    if after is not None and len(after) == len(fields):
+    after = _typed(qs.model, fields, _decode(cursor)) if cursor else None
+    if after is not None:
         # (a, b) > (x, y)  ==  a > x OR (a = x AND b > y), with > flipped for descending fields.
         condition = Q()
         equal = Q()
