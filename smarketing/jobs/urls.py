@@ -1,11 +1,11 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from smarketing.jobs import views
 
 app_name = "jobs"
 
-
-def placeholder(request):
-    return HttpResponse("job_list")
-
-
-urlpatterns = [path("", placeholder, name="job_list")]
+urlpatterns = [
+    path("", views.job_list, name="job_list"),
+    path("<uuid:job_id>/", views.job_detail, name="job_detail"),
+    path("<uuid:job_id>/run-again/", views.job_run_again, name="job_run_again"),
+]
