@@ -58,7 +58,8 @@ def task_info(task_path: str) -> tuple[str, int | None]:
 def error_excerpt(traceback_tail: str, limit: int = 300) -> str:
     """The last meaningful lines of a traceback: the exception message and any notes."""
     lines = [line.rstrip() for line in (traceback_tail or "").splitlines() if line.strip()]
-    excerpt = "\n".join(lines[-3:]) if len(lines) > 1 and lines[-1].startswith("Gave up") else "\n".join(lines[-1:])
+    keep = 2 if len(lines) > 1 and lines[-1].startswith("Gave up") else 1  # the message, and the give-up note
+    excerpt = "\n".join(lines[-keep:])
     return excerpt if len(excerpt) <= limit else excerpt[: limit - 1] + "…"
 
 

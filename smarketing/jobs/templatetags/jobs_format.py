@@ -30,10 +30,10 @@ def duration(value) -> str:
 
 @register.filter
 def every(value: timedelta) -> str:
-    """A period as 'every 5 min', 'every hour'."""
+    """A period as 'every minute', 'every 5 minutes', 'every 2 hours'."""
     seconds = int(value.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("min", 60)):
-        if seconds % size == 0 and seconds >= size:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
             n = seconds // size
-            return f"every {unit}" if n == 1 else f"every {n} {unit}{'s' if unit != 'min' else ''}"
-    return f"every {seconds} s"
+            return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+    return f"every {seconds} seconds"
