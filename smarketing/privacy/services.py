@@ -282,23 +282,20 @@ def _events(ids: list[str]) -> Iterator[dict]:
 _encoder = DjangoJSONEncoder(ensure_ascii=False)
 
 
-def _fragments(value) -> Iterator[str]:
-    """JSON text for `value`, in pieces; generators and iterators become arrays written item by item."""
-    if isinstance(value, dict):
-        yield "{"
-        for i, (key, item) in enumerate(value.items()):
-            yield ("," if i else "") + _encoder.encode(str(key)) + ":"
-            yield from _fragments(item)
-        yield "}"
-    elif isinstance(value, Iterator):
-        yield "["
-        for i, item in enumerate(value):
-            if i:
-                yield ","
-            yield from _fragments(item)
-        yield "]"
-    else:
-        yield _encoder.encode(value)
+def _fragments(data: dict) -> Iterator[str]:
+    """JSON text for the export, in pieces: a section that is an iterator becomes an array written one item
+    at a time (each item is small and encoded in one call); every other value is encoded whole."""
+    yield "{"
+    for i, (key, value) in enumerate(data.items()):
+        yield ("," if i else "") + _encoder.encode(str(key)) + ":"
+        if isinstance(value, Iterator):
+            yield "["
+            for j, item in enumerate(value):
+                yield ("," if j else "") + _encoder.encode(item)
+            yield "]"
+        else:
+            yield _encoder.encode(value)
+    yield "}"
 
 
 def stream_json(data: dict, buffer_size: int = 64 * 1024) -> Iterator[str]:
