@@ -44,4 +44,6 @@ urlpatterns = [
     path("settings/properties/", lists.property_list, name="property_list"),
     path("settings/properties/<int:pk>/delete/", lists.property_delete, name="property_delete"),
     path("settings/audit/", lists.audit_log, name="audit_log"),
+    # Type-ahead suggestions for company/contact boxes (added by the lists helper)
+    path("lookup/<str:kind>/", lists.record_lookup, name="record_lookup"),
 ]

@@ -1,0 +1,495 @@
+"""Reusable reads for the CRM lists: allow-listed search, filters and sorts, and record lookups by text.
+
+A list request's GET parameters become a validated `RecordList` here. Only parameter names in the allow-lists
+below reach the ORM; every value is checked, and a bad one is dropped with a message the page shows instead of
+an error. Querysets are built from fixed lookups written in this file, never from a dict a user made.
+
+Search uses indexed prefix conditions only (core.queries.prefix_q) and pages are keyset pages of size+1 rows,
+so a list stays fast at a million contacts: nothing here counts a table.
+"""
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
+
+from smarketing.accounts.models import User
+from smarketing.campaigns.models import Channel
+from smarketing.core.queries import Page, SortOption, keyset_page, prefix_q
+from smarketing.crm.models import (
+    Company,
+    ConsentStatus,
+    Contact,
+    Deal,
+    DealStatus,
+    LeadStatus,
+    LifecycleStage,
+    ObjectType,
+    PropertyDefinition,
+    Stage,
+)
+from smarketing.crm.normalize import normalize_domain
+
+PAGE_SIZE = 50
+SEARCH_MAX = 100  # longer search terms are cut; no name or email prefix needs more
+
+CONTACT_SORTS = {
+    "newest": SortOption("Newest first", ("-id",)),
+    "oldest": SortOption("Oldest first", ("id",)),
+    "name": SortOption("Last name", ("last_key", "id")),
+    "email": SortOption("Email", ("email", "id")),
+    "lifecycle": SortOption("Lifecycle changed", ("-lifecycle_changed_at", "-id")),
+}
+COMPANY_SORTS = {
+    "newest": SortOption("Newest first", ("-id",)),
+    "oldest": SortOption("Oldest first", ("id",)),
+    "name": SortOption("Name", ("name_key", "id")),
+}
+DEAL_SORTS = {
+    "newest": SortOption("Newest first", ("-id",)),
+    "oldest": SortOption("Oldest first", ("id",)),
+    "amount": SortOption("Largest amount", ("-amount", "-id")),
+    "stage_age": SortOption("Longest in stage", ("stage_entered_at", "id")),
+    "name": SortOption("Name", ("name", "id")),
+}
+
+
+class BadValue(ValueError):
+    """A filter value that cannot be used; the message says why, in words for the user."""
+
+
+@dataclass
+class Filter:
+    """One allow-listed filter: its GET parameter, how the form shows it, and how a value narrows a queryset."""
+
+    param: str
+    label: str
+    widget: str  # "select", "text", "number", "date" or "company" (text with suggestions)
+    apply: Callable[[QuerySet, str], QuerySet]  # raises BadValue
+    options: list[tuple[str, str]] = field(default_factory=list)
+    more: bool = False  # shown under "More filters" rather than in the first row
+    value: str = ""  # the accepted value after parsing, for re-rendering and links
+
+
+@dataclass
+class RecordList:
+    """A validated list request: search term, filters, sort and the queryset they produce."""
+
+    kind: str
+    q: str
+    sort_key: str
+    sorts: dict[str, SortOption]
+    filters: list[Filter]
+    queryset: QuerySet
+    messages: list[str]
+
+    @property
+    def sort(self) -> SortOption:
+        return self.sorts[self.sort_key]
+
+    def params(self) -> list[tuple[str, str]]:
+        """The accepted parameters, to carry into "Next" links and back after a bulk action."""
+        out = [("q", self.q)] if self.q else []
+        if self.sort_key != "newest":
+            out.append(("sort", self.sort_key))
+        out.extend((f.param, f.value) for f in self.filters if f.value)
+        return out
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for f in self.filters if f.value)
+
+    @property
+    def more_active(self) -> bool:
+        return any(f.value for f in self.filters if f.more)
+
+    def page(self, cursor: str | None, size: int = PAGE_SIZE) -> Page:
+        return keyset_page(self.queryset, self.sort, cursor, size)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Value parsing
+
+
+def parse_decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.replace(",", "").strip())
+    except InvalidOperation:
+        raise BadValue(f"{raw!r} is not a number")
+    if not value.is_finite() or abs(value) >= Decimal("1e15"):
+        raise BadValue(f"{raw!r} is out of range")
+    return value
+
+
+def parse_date(raw: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadValue(f"{raw!r} is not a date (use YYYY-MM-DD)")
+
+
+def parse_id(raw: str) -> int:
+    raw = raw.strip().lstrip("#")
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadValue(f"{raw!r} is not a record id")
+    return int(raw)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Looking records up by what a person types
+
+
+def company_label(company: Company) -> str:
+    """How a company shows in a company box: readable, and unambiguous when typed back."""
+    if company.domain:
+        return f"{company.name} ({company.domain})"
+    return f"{company.name} #{company.pk}"
+
+
+_TRAILING_ID = re.compile(r"(?:^|\s)#(\d{1,18})$")
+_TRAILING_DOMAIN = re.compile(r"\(([^()]+)\)$")
+
+
+def resolve_company(text: str) -> Company:
+    """The company meant by `text`: "Name (domain)", "Name #id", "#id", a domain or an exact name.
+
+    Raises BadValue when nothing matches or the name is shared by several companies.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise BadValue("Type a company name or domain")
+    match = _TRAILING_ID.search(text)
+    if match:
+        company = Company.objects.filter(pk=int(match.group(1))).first()
+        if company is None:
+            raise BadValue(f"No company has id {match.group(1)}")
+        return company
+    match = _TRAILING_DOMAIN.search(text)
+    candidates = [match.group(1)] if match else []
+    if " " not in text and "." in text:
+        candidates.append(text)
+    for candidate in candidates:
+        try:
+            domain = normalize_domain(candidate)
+        except ValidationError:
+            continue
+        company = Company.objects.filter(domain=domain).first()
+        if company is not None:
+            return company
+    # An exact name: the indexed name_key, at most two rows to tell "one" from "several".
+    named = list(Company.objects.filter(name_key=text.lower()[:200]).order_by("id")[:2])
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise BadValue(f"Several companies are called {text!r}; pick one from the suggestions")
+    raise BadValue(f"No company called {text!r}")
+
+
+def resolve_contact(text: str) -> Contact:
+    """The contact with this email address (any case), or with "#id"."""
+    text = (text or "").strip()
+    if text.startswith("#"):
+        contact = Contact.objects.filter(pk=parse_id(text)).first()
+    else:
+        contact = Contact.objects.filter(email=text.lower()).first()
+    if contact is None:
+        raise BadValue(f"No contact with the email {text!r}")
+    return contact
+
+
+def suggest_companies(term: str, limit: int = 10) -> list[Company]:
+    term = _search_term(term)
+    if not term:
+        return []
+    found = list(Company.objects.filter(prefix_q("name_key", term)).order_by("name_key", "id")[:limit])
+    if len(found) < limit:
+        seen = {c.pk for c in found}
+        domain = _domain_term(term)
+        by_domain = Company.objects.filter(prefix_q("domain", domain)).order_by("domain")[:limit]
+        found += [c for c in by_domain if c.pk not in seen][: limit - len(found)]
+    return found
+
+
+def suggest_contacts(term: str, limit: int = 10) -> list[Contact]:
+    term = _search_term(term)
+    if not term:
+        return []
+    qs = Contact.objects.order_by("email")
+    if "@" in term:
+        return list(qs.filter(prefix_q("email", term))[:limit])
+    return list(qs.filter(prefix_q("email", term) | prefix_q("name_key", term))[:limit])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Search
+
+
+def _search_term(q: str) -> str:
+    return " ".join((q or "").lower().split())[:SEARCH_MAX]
+
+
+def _domain_term(term: str) -> str:
+    for prefix in ("https://", "http://", "www."):
+        if term.startswith(prefix):
+            term = term[len(prefix) :]
+    return term
+
+
+def search_contacts(qs: QuerySet, term: str) -> QuerySet:
+    """Email prefix, or name prefix (first name or "first last"), or last name prefix; all indexed."""
+    if "@" in term:
+        return qs.filter(prefix_q("email", term))
+    return qs.filter(prefix_q("email", term) | prefix_q("name_key", term) | prefix_q("last_key", term))
+
+
+def search_companies(qs: QuerySet, term: str) -> QuerySet:
+    return qs.filter(prefix_q("name_key", term) | prefix_q("domain", _domain_term(term)))
+
+
+def search_deals(qs: QuerySet, term: str) -> QuerySet:
+    # Deal names carry no lowercased key column yet, so this is a scan bounded by LIMIT; deals are far fewer
+    # than contacts. A name_key index on Deal would make it a prefix search like the others.
+    return qs.filter(name__icontains=term)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Filter builders (each returns a Filter whose apply() uses a field name fixed here)
+
+
+def choice_filter(param: str, label: str, field_name: str, choices, *, more: bool = False) -> Filter:
+    allowed = {str(value) for value, _ in choices}
+
+    def apply(qs, raw):
+        if raw not in allowed:
+            raise BadValue(f"{raw!r} is not one of the options")
+        return qs.filter(**{field_name: raw})
+
+    return Filter(param, label, "select", apply, [(str(v), str(lbl)) for v, lbl in choices], more)
+
+
+def owner_filter(user, users: list[User]) -> Filter:
+    ids = {str(u.pk): u.pk for u in users}
+
+    def apply(qs, raw):
+        if raw == "me":
+            return qs.filter(owner_id=user.pk)
+        if raw in ("none", "unassigned"):
+            return qs.filter(owner__isnull=True)
+        if raw in ids:
+            return qs.filter(owner_id=ids[raw])
+        raise BadValue(f"{raw!r} is not an active user")
+
+    options = [("me", "Me"), ("none", "Unassigned")] + [(str(u.pk), str(u)) for u in users]
+    return Filter("owner", "Owner", "select", apply, options)
+
+
+def company_filter() -> Filter:
+    def apply(qs, raw):
+        return qs.filter(company=resolve_company(raw))
+
+    return Filter("company", "Company", "company", apply)
+
+
+def source_filter() -> Filter:
+    def apply(qs, raw):
+        if not re.fullmatch(r"[\w .:/-]{1,50}", raw):
+            raise BadValue(f"{raw!r} is not a source")
+        return qs.filter(first_source=raw)
+
+    return Filter("source", "First source", "select", apply, list(Channel.choices), more=True)
+
+
+def range_filters(prefix: str, label: str, field_name: str, widget: str) -> list[Filter]:
+    parse = parse_decimal if widget == "number" else parse_date
+
+    def at_least(qs, raw):
+        return qs.filter(**{f"{field_name}__gte": parse(raw)})
+
+    def at_most(qs, raw):
+        return qs.filter(**{f"{field_name}__lte": parse(raw)})
+
+    low, high = ("min", "max") if widget == "number" else ("from", "to")
+    return [
+        Filter(f"{prefix}_{low}", f"{label} {low}", widget, at_least, more=True),
+        Filter(f"{prefix}_{high}", f"{label} {high}", widget, at_most, more=True),
+    ]
+
+
+def custom_filters(definitions: list[PropertyDefinition]) -> list[Filter]:
+    """One filter per custom property; the JSON key comes from the definition row, never from the request.
+
+    Each condition goes through an alias of a KeyTransform expression, so a key is always a single JSON key
+    (a key with "__" in it cannot turn into a nested lookup).
+    """
+    filters = []
+    for index, d in enumerate(definitions):
+        alias = f"cpf{index}"
+        param = f"cp_{d.key}"
+        label = d.label
+        if d.type == PropertyDefinition.Type.NUMBER:
+            filters += _custom_range(alias, param, label, d.key, parse_decimal, "number", ("min", "max"))
+        elif d.type == PropertyDefinition.Type.DATE:
+            filters += _custom_range(alias, param, label, d.key, _iso_date, "date", ("from", "to"))
+        elif d.type == PropertyDefinition.Type.BOOLEAN:
+            filters.append(_custom_bool(alias, param, label, d.key))
+        elif d.type == PropertyDefinition.Type.CHOICE:
+            filters.append(_custom_choice(alias, param, label, d.key, [str(c) for c in d.choices]))
+        else:
+            filters.append(_custom_text(alias, param, label, d.key))
+    return filters
+
+
+def _iso_date(raw: str) -> str:
+    return parse_date(raw).isoformat()
+
+
+def _custom_range(alias, param, label, key, parse, widget, words) -> list[Filter]:
+    # Numbers compare as JSON numbers; dates are stored as ISO text, so text order is date order.
+    expression = (
+        KeyTransform(key, "custom") if widget == "number" else Cast(KeyTextTransform(key, "custom"), TextField())
+    )
+
+    def at_least(qs, raw):
+        return qs.alias(**{alias: expression}).filter(**{f"{alias}__gte": parse(raw)})
+
+    def at_most(qs, raw):
+        return qs.alias(**{alias: expression}).filter(**{f"{alias}__lte": parse(raw)})
+
+    return [
+        Filter(f"{param}_{words[0]}", f"{label} {words[0]}", widget, at_least, more=True),
+        Filter(f"{param}_{words[1]}", f"{label} {words[1]}", widget, at_most, more=True),
+    ]
+
+
+def _custom_bool(alias, param, label, key) -> Filter:
+    values = {"yes": True, "no": False}
+
+    def apply(qs, raw):
+        if raw not in values:
+            raise BadValue(f"{raw!r} is not yes or no")
+        return qs.alias(**{alias: KeyTransform(key, "custom")}).filter(**{alias: values[raw]})
+
+    return Filter(param, label, "select", apply, [("yes", "Yes"), ("no", "No")], more=True)
+
+
+def _custom_choice(alias, param, label, key, choices) -> Filter:
+    def apply(qs, raw):
+        if raw not in choices:
+            raise BadValue(f"{raw!r} is not one of the options")
+        return qs.alias(**{alias: Cast(KeyTextTransform(key, "custom"), TextField())}).filter(**{alias: raw})
+
+    return Filter(param, label, "select", apply, [(c, c) for c in choices], more=True)
+
+
+def _custom_text(alias, param, label, key) -> Filter:
+    def apply(qs, raw):
+        if len(raw) > 2000:
+            raise BadValue("is too long")
+        expression = Cast(KeyTextTransform(key, "custom"), TextField())
+        return qs.alias(**{alias: expression}).filter(**{f"{alias}__iexact": raw})
+
+    return Filter(param, label, "text", apply, more=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The three lists
+
+
+def active_users() -> list[User]:
+    return list(User.objects.filter(is_active=True).order_by("full_name", "email"))
+
+
+def _definitions(object_type: str) -> list[PropertyDefinition]:
+    return list(PropertyDefinition.objects.filter(object_type=object_type))
+
+
+def contact_filters(user, users, definitions) -> list[Filter]:
+    return [
+        choice_filter("lifecycle", "Lifecycle stage", "lifecycle_stage", LifecycleStage.choices),
+        owner_filter(user, users),
+        company_filter(),
+        choice_filter("lead_status", "Lead status", "lead_status", LeadStatus.choices),
+        source_filter(),
+        choice_filter("consent", "Consent", "consent_status", ConsentStatus.choices, more=True),
+        *custom_filters(definitions),
+    ]
+
+
+def company_filters(user, users, definitions) -> list[Filter]:
+    def industry(qs, raw):
+        if len(raw) > 100:
+            raise BadValue("is too long")
+        return qs.filter(industry__iexact=raw)
+
+    def country(qs, raw):
+        if len(raw) > 100:
+            raise BadValue("is too long")
+        return qs.filter(country__iexact=raw)
+
+    return [
+        owner_filter(user, users),
+        Filter("industry", "Industry", "text", industry),
+        Filter("country", "Country", "text", country, more=True),
+        *custom_filters(definitions),
+    ]
+
+
+def deal_filters(user, users, definitions) -> list[Filter]:
+    stages = list(Stage.objects.select_related("pipeline").order_by("pipeline__position", "pipeline_id", "position"))
+    pipelines = {s.pipeline_id: s.pipeline for s in stages}
+    several = len(pipelines) > 1
+    stage_options = [(str(s.pk), f"{s.pipeline.name}: {s.name}" if several else s.name) for s in stages]
+    pipeline = choice_filter("pipeline", "Pipeline", "pipeline_id", [(p.pk, p.name) for p in pipelines.values()])
+    return [
+        *([pipeline] if several else []),
+        choice_filter("stage", "Stage", "stage_id", stage_options),
+        choice_filter("status", "Status", "status", DealStatus.choices),
+        owner_filter(user, users),
+        company_filter(),
+        *range_filters("amount", "Amount", "amount", "number"),
+        *range_filters("close", "Close date", "close_date", "date"),
+        *custom_filters(definitions),
+    ]
+
+
+LISTS = {
+    "contact": (Contact, CONTACT_SORTS, search_contacts, contact_filters, ("company", "owner")),
+    "company": (Company, COMPANY_SORTS, search_companies, company_filters, ("owner",)),
+    "deal": (Deal, DEAL_SORTS, search_deals, deal_filters, ("stage", "company", "owner")),
+}
+
+
+def build_list(kind: str, user, params, *, users: list[User] | None = None, definitions=None) -> RecordList:
+    """Parse `params` (request.GET) into a RecordList; unknown parameters are ignored, bad values reported."""
+    model, sorts, search, make_filters, related = LISTS[kind]
+    users = active_users() if users is None else users
+    definitions = _definitions(ObjectType(kind)) if definitions is None else definitions
+    filters = make_filters(user, users, definitions)
+    messages = []
+    qs = model.objects.for_user(user, "view").select_related(*related)
+
+    q = _search_term(params.get("q", ""))
+    if q:
+        qs = search(qs, q)
+    sort_key = params.get("sort", "newest")
+    if sort_key not in sorts:
+        if sort_key:
+            messages.append(f"Unknown sort {sort_key[:40]!r} ignored; showing newest first.")
+        sort_key = "newest"
+    for f in filters:
+        raw = params.get(f.param, "").strip()
+        if not raw:
+            continue
+        try:
+            qs = f.apply(qs, raw)
+        except BadValue as exc:
+            messages.append(f"{f.label} filter ignored: {exc}.")
+            continue
+        f.value = raw
+    return RecordList(kind, q, sort_key, sorts, filters, qs, messages)
