@@ -1,1 +1,146 @@
-"""Models of this app."""
+"""Imports and exports: one row per uploaded file or requested export, with its progress and outcome."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from smarketing.crm.models import ObjectType
+
+
+class Import(models.Model):
+    """One CSV file being imported: detected format, column mapping, progress and totals.
+
+    Progress and totals are committed in the same transaction as each chunk of rows, so after a crash
+    `next_row` says exactly which rows are in the database and the import continues from there.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
+        DISCARDED = "discarded", "Discarded"
+
+    class DateOrder(models.TextChoices):
+        AUTO = "auto", "Detect from the data"
+        MDY = "mdy", "Month first (03/01/2024 is March 1)"
+        DMY = "dmy", "Day first (03/01/2024 is 3 January)"
+
+    # A running import's worker writes a heartbeat per chunk; silence this long means it died.
+    STALE_AFTER = timedelta(minutes=2)
+
+    object_type = models.CharField(max_length=10, choices=ObjectType.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the running job after every chunk; a RUNNING import whose heartbeat is old lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    original_name = models.CharField(max_length=255)
+    # A random file name under MEDIA_ROOT/imports/; never served by URL. Emptied when the file is deleted.
+    file_name = models.CharField(max_length=100, blank=True)
+    file_size = models.BigIntegerField(default=0)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)  # column names as shown (duplicates suffixed)
+    sample = models.JSONField(default=list)  # the first rows, cells shortened, for the preview
+    mapping = models.JSONField(default=list)  # one target per column: "email", "custom:<key>" or "" (ignore)
+    date_order = models.CharField(max_length=4, choices=DateOrder.choices, default=DateOrder.AUTO)
+    resolved_date_order = models.CharField(max_length=4, blank=True)  # what "auto" decided, fixed at the start
+    warnings = models.JSONField(default=list, blank=True)
+
+    total_rows = models.PositiveIntegerField(null=True, blank=True)  # data rows, counted before the first chunk
+    next_row = models.PositiveIntegerField(default=0)  # data rows committed so far: the resume point
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    padded = models.PositiveIntegerField(default=0)  # rows with fewer cells than the header (treated as empty)
+    companies_created = models.PositiveIntegerField(default=0)  # made for contacts' company columns
+    error = models.TextField(blank=True)  # why the import stopped
+
+    class Meta:
+        indexes = [models.Index(fields=["created_by", "-id"], name="import_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Import of {self.original_name}"
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, self.next_row * 100 // self.total_rows)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.DISCARDED)
+
+    @property
+    def is_stale(self) -> bool:
+        return (
+            self.status == self.Status.RUNNING
+            and self.heartbeat_at is not None
+            and self.heartbeat_at < timezone.now() - self.STALE_AFTER
+        )
+
+    @property
+    def unmapped_columns(self) -> list[str]:
+        return [name for name, target in zip(self.header, self.mapping, strict=False) if not target]
+
+
+class RejectedRow(models.Model):
+    """One input row that was not imported, with the reason and its original cells (for the error file)."""
+
+    import_run = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="rejected_rows")
+    row_number = models.PositiveIntegerField()  # as a spreadsheet shows it: the header is row 1
+    reason = models.TextField()
+    cells = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            # A chunk that is retried after a crash cannot record the same row twice.
+            models.UniqueConstraint(fields=["import_run", "row_number"], name="rejected_row_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason}"
+
+
+class Export(models.Model):
+    """A large export written to a file by a background job, downloadable by whoever asked for it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20)  # contacts, companies, deals, touchpoints
+    fmt = models.CharField(max_length=4)  # csv or xlsx
+    filters = models.JSONField(default=dict)  # the allow-listed filter parameters, as given
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    row_count = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=100, blank=True)  # random name under MEDIA_ROOT/exports/
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_by", "-id"], name="export_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Export of {self.kind} ({self.fmt})"
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.kind}-{self.created_at:%Y%m%d-%H%M}.{self.fmt}"

@@ -1,0 +1,262 @@
+"""What every chunk of an import needs: the mapped columns, cell cleaning, owners, permissions, shared writes."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from smarketing.accounts.models import User
+from smarketing.core import events
+from smarketing.crm import access
+from smarketing.crm.models import DealStatus, PropertyDefinition
+from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.properties import clean_value
+from smarketing.dataio.fields import Target, targets
+from smarketing.dataio.importer.bulk import Table
+from smarketing.dataio.models import Import
+from smarketing.dataio.values import (
+    find_email,
+    parse_currency,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_int,
+    parse_lead_status,
+    parse_lifecycle,
+    split_name,
+    zone_of,
+)
+from smarketing.timeline.models import Touchpoint
+
+MAX_AMOUNT = Decimal("1e12")
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk did; added to the Import's totals in the chunk's own transaction."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    companies_created: int = 0
+    padded: int = 0
+
+    def reject(self, record, reason: str) -> None:
+        self.rejected.append((record.row_number, reason, record.cells or []))
+
+
+def contact_keys(first_name: str, last_name: str, email: str) -> tuple[str, str]:
+    """name_key and last_key exactly as crm.services._set_keys computes them (a test keeps the two in step)."""
+    name_key = f"{first_name} {last_name}".strip().lower()[:201]
+    last_key = (last_name or first_name or email).strip().lower()[:100]
+    return name_key, last_key
+
+
+def jsonable(value):
+    """A value as crm.serialize.record_dict writes it into event payloads."""
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
+
+
+def payload(model_name: str, state: dict, attnames: list[str]) -> dict:
+    """The same dict crm.serialize.record_dict makes of a saved record, built from the values we wrote."""
+    data = {"id": state["id"], "object": model_name}
+    for name in attnames:
+        if name not in ("name_key", "last_key"):
+            data[name] = jsonable(state[name])
+    return data
+
+
+def all_attnames(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+class Job:
+    """One import being run: its mapping resolved to targets, and caches valid for the whole run."""
+
+    def __init__(self, imp: Import, actor: User | None):
+        self.imp = imp
+        self.actor = actor
+        self.object_type = imp.object_type
+        self.tz = zone_of(getattr(actor, "time_zone", None))
+        self.order = imp.resolved_date_order or "mdy"
+        self.definitions = list(PropertyDefinition.objects.filter(object_type=imp.object_type))
+        by_name = {t.name: t for t in targets(imp.object_type, self.definitions)}
+        self.columns: list[tuple[int, Target]] = [
+            (index, by_name[name]) for index, name in enumerate(imp.mapping) if name and name in by_name
+        ]
+        self.mapped = {target.name for _, target in self.columns}
+        self._owners: dict[str, int] | None = None
+        self.summary_source = f"Import #{imp.pk}" if imp.pk else "Import"
+
+    # -- permissions ------------------------------------------------------------------------------------
+
+    def may_edit(self, owner_id) -> bool:
+        """May the importing person change a record with this owner? (The command line acts as its --user.)"""
+        if self.actor is None:
+            return True
+        return access.can(self.actor, "edit", SimpleNamespace(owner_id=owner_id))
+
+    # -- owners -------------------------------------------------------------------------------------------
+
+    def owner_id(self, raw: str) -> int:
+        if self._owners is None:
+            self._owners = {}
+            for pk, email, name in User.objects.filter(is_active=True).values_list("id", "email", "full_name"):
+                self._owners[email.lower()] = pk
+                if name:
+                    self._owners.setdefault(" ".join(name.lower().split()), pk)
+        text = " ".join(raw.strip().lower().split())
+        found = self._owners.get(text)
+        if found is None and (email := find_email(text)):
+            found = self._owners.get(email)
+        if found is None:
+            raise ValueError(f"no active user has the email or name “{raw.strip()[:60]}”")
+        return found
+
+    def owner_names(self) -> dict[int, str]:
+        return {user.pk: str(user) for user in User.objects.all()}
+
+    # -- cleaning -----------------------------------------------------------------------------------------
+
+    def clean(self, cells: list[str]) -> tuple[dict, list[str]]:
+        """Parsed values of the mapped, non-empty cells of a row, and the problems found (empty when valid).
+
+        Empty cells are left out: an import never clears a stored value.
+        """
+        values, problems = {}, []
+        for index, target in self.columns:
+            raw = cells[index]
+            if not raw or raw.isspace():
+                continue
+            try:
+                self._clean_one(target, raw.strip(), values)
+            except ValueError as exc:
+                problems.append(f"{target.label}: {exc}.")
+            except ValidationError as exc:
+                message = exc.messages[0]
+                problems.append(message if target.definition else f"{target.label}: {message}")
+        return values, problems
+
+    def _clean_one(self, target: Target, raw: str, values: dict) -> None:
+        kind = target.kind
+        name = target.name
+        if kind == "text" or kind == "external_id":
+            if target.max_length and len(raw) > target.max_length:
+                raise ValueError(f"at most {target.max_length} characters (this one has {len(raw):,})")
+            values[name] = raw
+        elif kind == "email":
+            values[name] = normalize_email(raw)
+        elif kind == "full_name":
+            first, last = split_name(raw)
+            if len(first) > 100 or len(last) > 100:
+                raise ValueError("at most 100 characters for first and last name")
+            values["first_name"] = first
+            if last:
+                values["last_name"] = last
+        elif kind == "company_name":
+            if len(raw) > 200:
+                raise ValueError("at most 200 characters")
+            values[name] = raw
+        elif kind in ("company_domain", "domain"):
+            values[name] = normalize_domain(raw)
+        elif kind == "owner":
+            values["owner_id"] = self.owner_id(raw)
+        elif kind == "lifecycle":
+            values[name] = parse_lifecycle(raw)
+        elif kind == "lead_status":
+            values[name] = parse_lead_status(raw)
+        elif kind == "datetime":
+            values[name] = parse_datetime(raw, order=self.order, tz=self.tz)
+        elif kind == "date":
+            values[name] = parse_date(raw, order=self.order, tz=self.tz)
+        elif kind == "money":
+            amount = parse_decimal(raw)
+            if amount < 0 or amount >= MAX_AMOUNT:
+                raise ValueError("must be a positive amount below 1,000,000,000,000")
+            values[name] = amount.quantize(Decimal("0.01"))
+        elif kind == "integer":
+            number = parse_int(raw)
+            if number < 0 or number > 2_000_000_000:
+                raise ValueError(f"{number:,} is out of range")
+            values[name] = number
+        elif kind == "currency":
+            values[name] = parse_currency(raw)
+        elif kind == "deal_status":
+            status = raw.lower()
+            if status not in DealStatus.values:
+                raise ValueError(f"“{raw[:40]}” is not open, won or lost")
+            values[name] = status
+        elif kind in ("stage", "pipeline"):
+            values[name] = raw
+        elif kind == "contact_email":
+            email = find_email(raw)
+            if email is None:
+                raise ValueError(f"no email address in “{raw[:60]}”")
+            values[name] = normalize_email(email)
+        elif kind in ("custom", "custom_date"):
+            if kind == "custom_date":
+                raw = parse_date(raw, order=self.order, tz=self.tz).isoformat()
+            value = clean_value(target.definition, raw)
+            if value is not None:
+                values.setdefault("custom", {})[target.definition.key] = value
+        else:  # pragma: no cover - a target kind without a cleaner is a programming error
+            raise ValueError(f"cannot import into {kind}")
+
+    # -- shared writes ------------------------------------------------------------------------------------
+
+    def actor_id(self):
+        return getattr(self.actor, "pk", None)
+
+
+TOUCH_FIELDS = [
+    "occurred_at",
+    "contact_id",
+    "company_id",
+    "deal_id",
+    "kind",
+    "team",
+    "actor_id",
+    "campaign_id",
+    "source",
+    "summary",
+    "details",
+]
+EVENT_FIELDS = ["name", "occurred_at", "object_type", "object_id", "payload", "dispatched_at"]
+
+
+class Writes:
+    """Rows collected while planning a chunk, written in bulk at its end (events last, then the commit hooks)."""
+
+    def __init__(self):
+        self.touches: list[tuple] = []
+        self.events: list[tuple] = []
+
+    def touch(
+        self, *, at, kind, team, summary, contact_id=None, company_id=None, actor_id=None, source="", details=None
+    ):
+        self.touches.append(
+            (at, contact_id, company_id, None, kind, team, actor_id, None, source[:50], summary[:300], details or {})
+        )
+
+    def event(self, name: str, model, object_id, data: dict, at) -> None:
+        if name not in events.EVENT_NAMES:
+            raise ValueError(f"unknown event {name!r}")
+        object_type = f"{model._meta.app_label}.{model._meta.model_name}"
+        self.events.append((name, at, object_type, str(object_id), data, None))
+
+    def flush(self) -> None:
+        from smarketing.core.models import Event
+
+        Table(Touchpoint, TOUCH_FIELDS).insert(self.touches)
+        if self.events:
+            Table(Event, EVENT_FIELDS).insert(self.events)
+            # What core.events.publish does after each event, once per chunk: the webhook fan-out (and any
+            # other subscriber) runs after this chunk commits.
+            for hook in events._after_commit_hooks:
+                transaction.on_commit(hook)
+        self.touches, self.events = [], []
