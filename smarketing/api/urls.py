@@ -1,11 +1,63 @@
-from django.http import HttpResponse
-from django.urls import path
+"""/api/: the REST API v1, its schema and docs, and the personal API tokens page."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path, re_path
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from smarketing.api.problems import plain_problem
+from smarketing.api.views import activity, docs, records, reference, tokens
+from smarketing.api.views.base import ApiViewMixin
 
 app_name = "api"
 
 
-def placeholder(request):
-    return HttpResponse("token_list")
+class Router(SimpleRouter):
+    """Paths work with or without the trailing slash (/contacts and /contacts/), for any HTTP method."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
 
 
-urlpatterns = [path("", placeholder, name="token_list")]
+router = Router()
+router.register("contacts", records.ContactViewSet, basename="contact")
+router.register("companies", records.CompanyViewSet, basename="company")
+router.register("deals", records.DealViewSet, basename="deal")
+router.register("pipelines", reference.PipelineViewSet, basename="pipeline")
+router.register("stages", reference.StageViewSet, basename="stage")
+router.register("touchpoints", activity.TouchpointViewSet, basename="touchpoint")
+router.register("tasks", activity.TaskViewSet, basename="task")
+router.register("notes", activity.NoteViewSet, basename="note")
+router.register("properties", reference.PropertyDefinitionViewSet, basename="property")
+router.register("users", reference.UserViewSet, basename="user")
+router.register("teams", reference.TeamViewSet, basename="team")
+
+
+class RootView(ApiViewMixin, APIView):
+    """The resources of API v1."""
+
+    schema = None  # not an operation worth documenting
+
+    def get(self, request):
+        return Response(
+            {prefix: reverse(f"api:{basename}-list", request=request) for prefix, _, basename in router.registry}
+        )
+
+
+@login_not_required
+def not_found(request, *args, **kwargs):
+    return plain_problem(404, "not-found", f"No API endpoint at {request.path[:200]}. See /api/docs/.")
+
+
+urlpatterns = [
+    path("tokens/", tokens.token_list, name="token_list"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.docs, name="docs"),
+    re_path(r"^v1/?$", RootView.as_view(), name="root"),
+    path("v1/", include(router.urls)),
+    re_path(r"^v1/.*$", not_found),
+]

@@ -1,0 +1,134 @@
+"""Batch upsert: up to 1,000 records a call, each with exactly one outcome, like the importer reports.
+
+The whole batch runs in one transaction with a savepoint per record: a rejected record rolls back only its
+own writes, and a crash mid-batch leaves nothing half-done (re-sending the batch is safe: records that made
+it the first time come back "unchanged").
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from smarketing.api.problems import NON_FIELD, Problem, django_errors, flatten_errors
+from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition
+from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.services import OBJECT_TYPES, ConflictError
+
+MAX_RECORDS = 1000
+STATUSES = ("created", "updated", "unchanged", "rejected")
+
+
+def request_serializer(record_serializer):
+    """The request body's schema: {"records": [<record>, ...]}."""
+    name = record_serializer.__name__.replace("Serializer", "") + "BatchSerializer"
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__module__": __name__,
+            "records": record_serializer(many=True, min_length=1, max_length=MAX_RECORDS),
+        },
+    )
+
+
+def records_from(data) -> list:
+    if not isinstance(data, dict):
+        raise ValidationError({NON_FIELD: ['Send an object: {"records": [...]}.']})
+    unknown = [k for k in data if k != "records"]
+    if unknown:
+        raise ValidationError({str(k)[:100]: ["Unknown field."] for k in unknown})
+    records = data.get("records")
+    if not isinstance(records, list) or not records:
+        raise ValidationError({"records": ["Send a non-empty list of records."]})
+    if len(records) > MAX_RECORDS:
+        raise Problem(
+            413,
+            "payload-too-large",
+            f"At most {MAX_RECORDS} records per call; this one has {len(records)}. Split the batch.",
+            {"records": [f"At most {MAX_RECORDS} records."]},
+        )
+    return records
+
+
+def definitions_for(model) -> list[PropertyDefinition]:
+    return list(PropertyDefinition.objects.filter(object_type=OBJECT_TYPES[model]))
+
+
+def _outcome(index: int, status: str, pk=None, errors=None) -> dict:
+    return {"index": index, "status": status, "id": pk, "errors": errors or {}}
+
+
+def upsert(view, records: list) -> list[dict]:
+    with transaction.atomic():
+        return [_one(view, index, raw) for index, raw in enumerate(records)]
+
+
+def _one(view, index: int, raw) -> dict:
+    if not isinstance(raw, dict):
+        return _outcome(index, "rejected", errors={NON_FIELD: ["Each record must be a JSON object."]})
+    serializer = view.get_serializer(data=raw, partial=True)
+    if not serializer.is_valid():
+        return _outcome(index, "rejected", errors=flatten_errors(serializer.errors))
+    data = dict(serializer.validated_data)
+    data.pop("version", None)
+    existing = None
+    try:
+        with transaction.atomic():  # the savepoint of this record
+            existing = view.find_existing(data)
+            if existing is None:
+                return _outcome(index, "created", view.create_record(data).pk)
+            changed = view.batch_update(existing, data)
+            return _outcome(index, "updated" if changed else "unchanged", existing.pk)
+    except DjangoValidationError as exc:
+        errors = django_errors(exc, view.error_field_names)
+    except ValidationError as exc:
+        errors = flatten_errors(exc.detail)
+    except (PermissionDenied, ConflictError) as exc:
+        errors = {NON_FIELD: [str(exc)]}
+    return _outcome(index, "rejected", getattr(existing, "pk", None), errors)
+
+
+def summary(results: list[dict]) -> dict:
+    totals = dict.fromkeys(STATUSES, 0)
+    for result in results:
+        totals[result["status"]] += 1
+    return {"results": results, "totals": totals}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matching a record to an existing one
+
+
+def match_contact(data: dict):
+    if data.get("email"):
+        try:
+            email = normalize_email(data["email"])
+        except DjangoValidationError as exc:
+            raise DjangoValidationError({"email": exc.messages})
+        return Contact.objects.filter(email=email).first()
+    if data.get("external_id"):
+        return Contact.objects.filter(external_id=data["external_id"]).first()
+    raise DjangoValidationError({"email": "Email is required to match or create a contact."})
+
+
+def match_company(data: dict):
+    if data.get("external_id"):
+        found = Company.objects.filter(external_id=data["external_id"]).first()
+        if found is not None:
+            return found
+    if data.get("domain"):
+        try:
+            domain = normalize_domain(data["domain"])
+        except DjangoValidationError as exc:
+            raise DjangoValidationError({"domain": exc.messages})
+        return Company.objects.filter(domain=domain).first()
+    return None
+
+
+def match_deal(data: dict):
+    if not data.get("external_id"):
+        # Deals have no natural key: without one a re-sent batch would create every deal twice.
+        raise DjangoValidationError({"external_id": "Required to match deals in a batch upsert."})
+    return Deal.objects.filter(external_id=data["external_id"]).first()

@@ -1,0 +1,182 @@
+"""OpenAPI details drf-spectacular cannot infer: problem responses, idempotency/If-Match headers, ?expand,
+the token security scheme and our custom serializer fields."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_basic_type, get_doc
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from smarketing.api import idempotency
+from smarketing.api.problems import CONTENT_TYPE
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = serializers.CharField(help_text="URI reference naming the kind of problem (documented on /api/docs/).")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages per field; nested fields are dotted ("properties.plan", "records.3.email").',
+    )
+
+
+PROBLEM_DESCRIPTIONS = {
+    "400": "Invalid request: a field, filter, ordering, cursor or expand value was refused (see `errors`).",
+    "401": "No valid credentials (unknown or revoked token).",
+    "403": "Authenticated, but not allowed (role, record ownership, or a read-only token).",
+    "404": "No such object, or you cannot see it.",
+    "409": "Conflict: the record changed since you read it (stale version), or a request with this "
+    "Idempotency-Key is still in progress.",
+    "412": "If-Match does not match the record's current version.",
+    "413": "Request body too large, or too many records in a batch.",
+    "415": "Send JSON (Content-Type: application/json).",
+    "422": "This Idempotency-Key was used with a different request.",
+    "429": "Rate limit exceeded; retry after the number of seconds in Retry-After.",
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    def get_tags(self):
+        # /api/v1/contacts/{id}/ -> "contacts" (the default would tag everything "v1")
+        parts = self._tokenize_path()
+        return parts[1:2] if parts[:1] == ["v1"] and len(parts) > 1 else parts[:1]
+
+    def get_description(self):
+        # Only the operation's own words; the view class docstrings are written for developers.
+        action_or_method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        return get_doc(action_or_method) if action_or_method is not None else ""
+
+    def _problem_codes(self) -> list[str]:
+        codes = ["401", "403", "429"]
+        method = self.method
+        has_id = "{id}" in self.path
+        if method == "GET":
+            codes.append("400")
+        if has_id:
+            codes.append("404")
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.append("400")
+        if method in ("POST", "PUT", "PATCH"):
+            codes += ["413", "415"]
+        if method == "PATCH":
+            codes += ["409", "412"]
+        if method == "POST":
+            codes += ["409", "422"]
+        return sorted(set(codes))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._problem_codes():
+            if code in responses:
+                continue
+            response = self._get_response_for_code(ProblemSerializer, code, media_types=[CONTENT_TYPE])
+            response["description"] = PROBLEM_DESCRIPTIONS[code]
+            if code == "429":
+                response["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+                }
+            responses[code] = response
+        return responses
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        expandable = list(getattr(self.view, "expandable", {}) or {})
+        if expandable and self.method in ("GET", "POST", "PATCH"):
+            params.append(
+                OpenApiParameter(
+                    "expand",
+                    {"type": "array", "items": {"type": "string", "enum": expandable}},
+                    OpenApiParameter.QUERY,
+                    style="form",
+                    explode=False,
+                    description="Comma-separated associations to return as objects instead of ids.",
+                )
+            )
+        if self.method == "POST":
+            params.append(
+                OpenApiParameter(
+                    idempotency.HEADER,
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description="Makes the POST safe to retry: a retry with the same key returns the first "
+                    "response (with Idempotent-Replayed: true) instead of acting twice. Keys live 24 hours.",
+                )
+            )
+        if self.method == "PATCH":
+            params.append(
+                OpenApiParameter(
+                    "If-Match",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description='The ETag (version) you read, e.g. "3": the update is refused with 412 if the '
+                    "record changed since.",
+                )
+            )
+        return params
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "smarketing.api.authentication.BearerTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token from /api/tokens/: `Authorization: Bearer smk_...`.",
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "smarketing.api.authentication.SessionAuthentication"
+    name = "sessionAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The UI's session (with CSRF)."}
+
+
+class ExpandableFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "smarketing.api.serializers.fields.ExpandableRelatedField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        id_schema = build_basic_type(OpenApiTypes.INT)
+        if direction == "request":
+            schema = id_schema
+        else:
+            component = auto_schema.resolve_serializer(field.expand_with(), direction)
+            name = field.expand_name or field.field_name
+            schema = {
+                "oneOf": [id_schema, component.ref],
+                "description": f"The id; the object itself with ?expand={name}.",
+            }
+        if field.allow_null:
+            schema = {**schema, "nullable": True}
+        return schema
+
+
+class PropertiesFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "smarketing.api.serializers.fields.PropertiesField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "additionalProperties": {
+                "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+                "nullable": True,
+            },
+            "description": "Custom properties by key (see /api/v1/properties/). On update, keys are merged; "
+            "null removes one.",
+        }
+
+
+class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "smarketing.api.serializers.fields.JSONObjectField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": True}

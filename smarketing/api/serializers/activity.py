@@ -1,0 +1,166 @@
+"""Touchpoints, tasks and notes: a read serializer and a strict input serializer each."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from smarketing.accounts.models import User
+from smarketing.api.serializers.fields import ExpandableRelatedField, JSONObjectField, StrictSerializer
+from smarketing.api.serializers.records import CompanySerializer, ContactSerializer, DealSerializer
+from smarketing.api.serializers.reference import UserSerializer
+from smarketing.campaigns.models import Campaign
+from smarketing.crm.models import Company, Contact, Deal, Note, Task
+from smarketing.timeline.models import Kind, Team, Touchpoint
+
+# Touches an API client may record. System facts (records created, stages changed, merges) are written by the
+# services that make those changes, and notes/tasks through their own endpoints, so they cannot be forged here.
+MARKETING_KINDS = [
+    Kind.EMAIL_SENT,
+    Kind.EMAIL_OPENED,
+    Kind.EMAIL_CLICKED,
+    Kind.FORM_SUBMITTED,
+    Kind.PAGE_VIEWED,
+    Kind.WEBINAR_ATTENDED,
+    Kind.EVENT_ATTENDED,
+    Kind.CONTENT_VIEWED,
+    Kind.AD_CLICKED,
+]
+SALES_ACTIVITY_KINDS = {Kind.CALL_LOGGED: "call", Kind.EMAIL_LOGGED: "email", Kind.MEETING_LOGGED: "meeting"}
+SALES_KINDS = [*SALES_ACTIVITY_KINDS, Kind.OFFER_PITCHED, Kind.MEETING_BOOKED]
+API_KINDS = [*MARKETING_KINDS, *SALES_KINDS]
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _targets(*, expand: bool):
+    """contact/company/deal fields: expandable on reads, plain ids on writes."""
+    if expand:
+        return {
+            "contact": ExpandableRelatedField(read_only=True, expand_with=lambda: ContactSerializer),
+            "company": ExpandableRelatedField(read_only=True, expand_with=lambda: CompanySerializer),
+            "deal": ExpandableRelatedField(read_only=True, expand_with=lambda: DealSerializer),
+        }
+    return {
+        "contact": serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False),
+        "company": serializers.PrimaryKeyRelatedField(queryset=Company.objects.all(), required=False),
+        "deal": serializers.PrimaryKeyRelatedField(queryset=Deal.objects.all(), required=False),
+    }
+
+
+class TouchpointSerializer(serializers.ModelSerializer):
+    contact = _targets(expand=True)["contact"]
+    company = _targets(expand=True)["company"]
+    deal = _targets(expand=True)["deal"]
+    details = JSONObjectField(read_only=True)
+
+    class Meta:
+        model = Touchpoint
+        fields = [
+            "id",
+            "occurred_at",
+            "kind",
+            "team",
+            "contact",
+            "company",
+            "deal",
+            "actor",
+            "campaign",
+            "source",
+            "summary",
+            "details",
+        ]
+        read_only_fields = fields
+
+
+class TouchpointInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=[(k, Kind(k).label) for k in API_KINDS])
+    team = serializers.ChoiceField(
+        choices=[Team.MARKETING, Team.SALES],
+        required=False,
+        help_text="Defaults to marketing for marketing touches and to your team for sales touches.",
+    )
+    contact = _targets(expand=False)["contact"]
+    company = _targets(expand=False)["company"]
+    deal = _targets(expand=False)["deal"]
+    occurred_at = serializers.DateTimeField(required=False, help_text="Defaults to now; never in the future.")
+    summary = serializers.CharField(max_length=300)
+    source = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
+    details = JSONObjectField(required=False, default=dict, help_text="Free-form, at most 10,000 bytes.")
+
+    def validate(self, attrs):
+        targets = [name for name in ("contact", "company", "deal") if attrs.get(name) is not None]
+        if not targets:
+            raise serializers.ValidationError({"contact": ["Attach the touch to a contact, company or deal."]})
+        if attrs["kind"] in SALES_ACTIVITY_KINDS and len(targets) > 1:
+            raise serializers.ValidationError(
+                {targets[1]: ["A call, sales email or meeting is logged against one record only."]}
+            )
+        when = attrs.get("occurred_at")
+        if when is not None and when > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError({"occurred_at": ["A touch cannot be in the future."]})
+        return attrs
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    owner = ExpandableRelatedField(read_only=True, expand_with=lambda: UserSerializer)
+    contact = _targets(expand=True)["contact"]
+    company = _targets(expand=True)["company"]
+    deal = _targets(expand=True)["deal"]
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "description",
+            "due_at",
+            "owner",
+            "created_by",
+            "contact",
+            "company",
+            "deal",
+            "created_at",
+            "completed_at",
+            "is_overdue",
+        ]
+        read_only_fields = fields
+
+
+class TaskInputSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Task.Kind.choices, default=Task.Kind.TODO)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, help_text="Defaults to you."
+    )
+    contact = _targets(expand=False)["contact"]
+    company = _targets(expand=False)["company"]
+    deal = _targets(expand=False)["deal"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    contact = _targets(expand=True)["contact"]
+    company = _targets(expand=True)["company"]
+    deal = _targets(expand=True)["deal"]
+
+    class Meta:
+        model = Note
+        fields = ["id", "body", "author", "contact", "company", "deal", "created_at"]
+        read_only_fields = fields
+
+
+class NoteInputSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=100_000, help_text="HTML; sanitized (scripts and styles removed).")
+    contact = _targets(expand=False)["contact"]
+    company = _targets(expand=False)["company"]
+    deal = _targets(expand=False)["deal"]
+
+    def validate(self, attrs):
+        targets = [name for name in ("contact", "company", "deal") if attrs.get(name) is not None]
+        if len(targets) != 1:
+            raise serializers.ValidationError({"contact": ["Attach the note to exactly one contact, company or deal."]})
+        return attrs

@@ -1,0 +1,214 @@
+"""Contacts, companies and deals: one serializer each for reading and (field-level) writing.
+
+Writes are validated here for shape and type only; the values then go to crm.services, which normalizes,
+checks permissions and uniqueness, and records history.
+"""
+
+from rest_framework import serializers
+
+from smarketing.accounts.models import User
+from smarketing.api.serializers.fields import ExpandableRelatedField, PropertiesField, StrictModelSerializer
+from smarketing.api.serializers.reference import StageSerializer, UserSerializer
+from smarketing.crm.models import Company, Contact, Deal, DealContact, ObjectType, Stage
+
+INT32_MAX = 2**31 - 1
+RECORD_READ_ONLY = ["id", "created_at", "updated_at"]
+
+
+def _users():
+    return User.objects.filter(is_active=True)
+
+
+def _owner_field():
+    return ExpandableRelatedField(
+        queryset=_users(), expand_with=lambda: UserSerializer, required=False, allow_null=True
+    )
+
+
+class CompanySerializer(StrictModelSerializer):
+    owner = _owner_field()
+    properties = PropertiesField(object_type=ObjectType.COMPANY)
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "country",
+            "owner",
+            "external_id",
+            "properties",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = RECORD_READ_ONLY
+        extra_kwargs = {
+            "employees": {"max_value": INT32_MAX},
+            "version": {"required": False, "help_text": "Send the version you read to refuse concurrent edits."},
+        }
+
+
+class ContactSerializer(StrictModelSerializer):
+    company = ExpandableRelatedField(
+        queryset=Company.objects.all(), expand_with=lambda: CompanySerializer, required=False, allow_null=True
+    )
+    owner = _owner_field()
+    properties = PropertiesField(object_type=ObjectType.CONTACT)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "phone",
+            "company",
+            "owner",
+            "lifecycle_stage",
+            "lifecycle_changed_at",
+            "lead_status",
+            "external_id",
+            "first_source",
+            "first_utm_source",
+            "first_utm_medium",
+            "first_utm_campaign",
+            "first_touch_at",
+            "last_source",
+            "last_utm_source",
+            "last_utm_medium",
+            "last_utm_campaign",
+            "last_touch_at",
+            "consent_status",
+            "consent_at",
+            "consent_basis",
+            "consent_source",
+            "fit_score",
+            "engagement_score",
+            "properties",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [*RECORD_READ_ONLY, "lifecycle_changed_at", "fit_score", "engagement_score"]
+        extra_kwargs = {
+            "version": {"required": False, "help_text": "Send the version you read to refuse concurrent edits."},
+        }
+
+
+class DealContactSerializer(serializers.ModelSerializer):
+    contact = ExpandableRelatedField(
+        queryset=Contact.objects.all(), expand_with=lambda: ContactSerializer, expand_name="contacts"
+    )
+
+    class Meta:
+        model = DealContact
+        fields = ["contact", "role"]
+
+
+class DealSerializer(StrictModelSerializer):
+    company = ExpandableRelatedField(
+        queryset=Company.objects.all(), expand_with=lambda: CompanySerializer, required=False, allow_null=True
+    )
+    owner = _owner_field()
+    stage = ExpandableRelatedField(
+        queryset=Stage.objects.select_related("pipeline"),
+        expand_with=lambda: StageSerializer,
+        required=False,
+        help_text="Setting another stage moves the deal (exit criteria apply; a lost stage needs POST .../move).",
+    )
+    contacts = DealContactSerializer(
+        many=True,
+        source="deal_contacts",
+        required=False,
+        max_length=100,
+        help_text="Contacts and their roles; writable on create (use POST /deals/{id}/contacts to add later).",
+    )
+    properties = PropertiesField(object_type=ObjectType.DEAL)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "name",
+            "pipeline",
+            "stage",
+            "stage_entered_at",
+            "status",
+            "amount",
+            "currency",
+            "close_date",
+            "closed_at",
+            "close_reason",
+            "company",
+            "owner",
+            "contacts",
+            "source",
+            "campaign",
+            "external_id",
+            "properties",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            *RECORD_READ_ONLY,
+            "pipeline",
+            "stage_entered_at",
+            "status",
+            "closed_at",
+            "close_reason",
+        ]
+        extra_kwargs = {
+            "version": {"required": False, "help_text": "Send the version you read to refuse concurrent edits."},
+            "amount": {"min_value": 0},
+        }
+
+
+class MoveDealSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AddDealContactSerializer(serializers.Serializer):
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all())
+    role = serializers.ChoiceField(choices=DealContact.Role.choices, default=DealContact.Role.OTHER)
+
+
+class LifecycleSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Contact._meta.get_field("lifecycle_stage").choices)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    allow_backward = serializers.BooleanField(
+        required=False, default=False, help_text="Recycle the contact to an earlier stage (needs a reason)."
+    )
+
+
+class BatchSerializer(serializers.Serializer):
+    records = serializers.ListField(
+        child=serializers.DictField(), min_length=1, help_text="Up to 1,000 records, each shaped like a create."
+    )
+
+
+class BatchOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BatchTotalsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchOutcomeSerializer(many=True)
+    totals = BatchTotalsSerializer()
