@@ -14,6 +14,7 @@ from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
 from smarketing.accounts.models import Role, Team, TeamKind, User
+from smarketing.core.queries import prefix_q
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -29,10 +30,8 @@ from smarketing.crm.models import (
 )
 from smarketing.crm.normalize import normalize_domain
 from smarketing.crm.properties import clean_value
-from smarketing.core.queries import prefix_q
-from smarketing.timeline.models import Kind
+from smarketing.timeline.models import Kind, Touchpoint
 from smarketing.timeline.models import Team as TouchTeam
-from smarketing.timeline.models import Touchpoint
 
 PROPERTY_PREFIX = "properties."
 
