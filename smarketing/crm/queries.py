@@ -333,7 +333,7 @@ def custom_filters(definitions: list[PropertyDefinition]) -> list[Filter]:
         param = f"cp_{d.key}"
         label = d.label
         if d.type == PropertyDefinition.Type.NUMBER:
-            filters += _custom_range(alias, param, label, d.key, parse_decimal, "number", ("min", "max"))
+            filters += _custom_range(alias, param, label, d.key, _json_number, "number", ("min", "max"))
         elif d.type == PropertyDefinition.Type.DATE:
             filters += _custom_range(alias, param, label, d.key, _iso_date, "date", ("from", "to"))
         elif d.type == PropertyDefinition.Type.BOOLEAN:
@@ -343,6 +343,12 @@ def custom_filters(definitions: list[PropertyDefinition]) -> list[Filter]:
         else:
             filters.append(_custom_text(alias, param, label, d.key))
     return filters
+
+
+def _json_number(raw: str) -> int | float:
+    # Stored custom numbers are JSON numbers (see crm.properties), compared as such.
+    value = parse_decimal(raw)
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _iso_date(raw: str) -> str:
