@@ -27,6 +27,8 @@ from smarketing.crm.models import (
     PropertyDefinition,
     Stage,
 )
+from smarketing.crm.normalize import normalize_email
+from smarketing.crm.properties import clean_value
 from smarketing.crm.queries import BadValue, company_label, resolve_company, resolve_contact
 from smarketing.crm.services import EDITABLE_FIELDS
 
@@ -290,6 +292,19 @@ class RecordForm(forms.Form):
     def custom_fields(self) -> list:
         return [self[n] for n in self.fields if n.startswith(CUSTOM_PREFIX)]
 
+    def clean(self):
+        data = super().clean()
+        # Check custom values here too (with the same rules and messages as the services), so one submit
+        # shows every error at once instead of one batch after another.
+        for definition in self.definitions:
+            name = CUSTOM_PREFIX + definition.key
+            if name in data and name in self.fields:
+                try:
+                    clean_value(definition, data[name])
+                except ValidationError as exc:
+                    self.add_error(name, exc.messages[0])
+        return data
+
     def service_data(self, *, changed_only: bool = False) -> dict:
         """Record fields for services.create_*/update_record; on edit, only what the user changed."""
         allowed = set(EDITABLE_FIELDS[self.model])
@@ -357,6 +372,21 @@ class ContactForm(RecordForm):
         super().__init__(*args, **kwargs)
         if self.instance is None:
             self.fields.pop("lifecycle_reason")
+
+    def clean_email(self):
+        # The database's unique index is the real guard (the service maps its error); this check only lets
+        # the duplicate show up together with the other errors of the same submit.
+        email = self.cleaned_data["email"]
+        try:
+            normalized = normalize_email(email)
+        except ValidationError:
+            return email  # the service words the invalid-address message
+        duplicate = Contact.objects.filter(email=normalized)
+        if self.instance is not None:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if duplicate.exists():
+            raise ValidationError("A contact with this email already exists.")
+        return email
 
 
 class CompanyForm(RecordForm):
@@ -426,11 +456,15 @@ class PropertyDefinitionForm(forms.ModelForm):
         help_text="One per line; only for the Choice type.",
     )
 
+    # A plain text box: the model's SlugField would allow capitals and "-", which this form refuses.
+    key = forms.CharField(
+        max_length=50, help_text="Lowercase letters, digits and _, starting with a letter. Used in imports and the API."
+    )
+
     class Meta:
         model = PropertyDefinition
         fields = ["object_type", "label", "key", "type", "position"]
         labels = {"object_type": "Record type", "position": "Order"}
-        help_texts = {"key": "Lowercase letters, digits and _, starting with a letter. Used in imports and the API."}
 
     def clean_key(self):
         key = self.cleaned_data["key"].strip()
