@@ -5,6 +5,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
 from django.test import TestCase
+from django.urls import reverse
 
 from smarketing.core.models import AuditEntry, Event
 from smarketing.crm.models import Contact, DealContact, LifecycleChange, Note, Task
@@ -223,3 +224,30 @@ class EraseTests(TestCase):
             with self.subTest(name), self.assertRaises(PermissionDenied):
                 services.erase_contact(self.contact, actor=self.cast[name], reason="GDPR")
         self.assertFalse(ErasureRecord.objects.exists())
+
+
+class ErasedContactInTheAppTests(TestCase):
+    """After an erasure the rest of the app shows the marker, never the old data."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.alice = make_cast()["alice"]
+        cls.contact, _, _ = make_person(cls.alice)
+        services.erase_contact(cls.contact, actor=cls.alice, reason="GDPR request")
+
+    def test_record_page_timeline_and_list_show_the_marker(self):
+        self.client.force_login(self.alice)
+        pages = [
+            reverse("contact_detail", args=[self.contact.pk]),
+            reverse("timeline_partial", args=["contact", self.contact.pk]),
+            reverse("contact_list"),
+            reverse("contact_list") + "?q=erased",
+        ]
+        for url in pages:
+            with self.subTest(url):
+                response = self.client.get(url)
+                self.assertEqual(response.status_code, 200)
+                text = response.content.decode().lower()
+                for needle in NEEDLES:
+                    self.assertNotIn(needle.lower(), text)
+        self.assertContains(self.client.get(pages[0]), "[erased]")
