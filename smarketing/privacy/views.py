@@ -87,7 +87,7 @@ def erase(request, pk: int):
     if erasure is not None:
         messages.info(request, f"This person was already erased on {erasure.erased_at:%Y-%m-%d %H:%M} UTC.")
         return redirect("privacy:contact", pk=person.pk)
-    form = EraseForm(request.POST or None, email=person.email)
+    form = EraseForm(request.POST if request.method == "POST" else None, email=person.email)
     if request.method == "POST" and form.is_valid():
         try:
             record, done = services.erase_contact(person, actor=request.user, reason=form.cleaned_data["reason"])

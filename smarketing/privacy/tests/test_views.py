@@ -102,6 +102,7 @@ class ContactPageTests(TestCase):
         self.assertContains(response, "out of the reason", status_code=400)
         response = self.client.post(url, {"confirm_email": "xss@example.com", "reason": ""})
         self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.client.post(url, {}).status_code, 400)
         self.assertFalse(ErasureRecord.objects.exists())
 
         response = self.client.post(url, {"confirm_email": "XSS@example.com", "reason": "GDPR request #77"})
