@@ -27,7 +27,7 @@ from smarketing.api.serializers.records import (
 )
 from smarketing.api.views.base import ApiViewSet
 from smarketing.core.models import Origin
-from smarketing.crm import services
+from smarketing.crm import access, services
 from smarketing.crm.models import Company, Contact, Deal, DealContact
 from smarketing.crm.services import ConflictError
 
@@ -142,6 +142,7 @@ class RecordViewSet(ApiViewSet):
     # -- batch ------------------------------------------------------------------------------------------
 
     def batch_upsert(self, request):
+        access.require(request.user, "edit")  # a read-only user gets one 403, not 1,000 rejections
         records = batch.records_from(request.data)
         self.property_definitions = batch.definitions_for(self.model)
         results = batch.upsert(self, records)
