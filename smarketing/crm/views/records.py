@@ -14,8 +14,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, F, Q, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Count, F, Q, Subquery, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -724,7 +724,8 @@ def _column_totals(base, stage_ids=None) -> dict[int, dict]:
         entry["count"] += row["n"]
         entry["sums"].append((row["currency"], row["total"] or Decimal("0")))
     for entry in totals.values():
-        entry["total"] = " · ".join(money(total, currency) for currency, total in sorted(entry["sums"]))
+        biggest_first = sorted(entry["sums"], key=lambda pair: (-pair[1], pair[0]))
+        entry["total"] = " · ".join(money(total, currency) for currency, total in biggest_first)
     return totals
 
 
@@ -914,7 +915,10 @@ def home(request):
         "undated": undated,
         "closing": closing[:20],
         "closing_more": len(closing) > 20,
-        "closing_total": " · ".join(money(v, k) for k, v in sorted(closing_sums.items())) or money(0, "USD"),
+        "closing_total": " · ".join(
+            money(v, k) for k, v in sorted(closing_sums.items(), key=lambda pair: (-pair[1], pair[0]))
+        )
+        or money(0, "USD"),
         "month_label": date_format(local, "F Y"),
         "my_contacts": list(my_contacts),
         "my_deals": list(my_deals),
@@ -924,9 +928,11 @@ def home(request):
     return render(request, "crm/home_mywork.html", context)
 
 
-# Open tasks by due date (undated last), done tasks by when they were completed; both end in the unique id.
-FAR_FUTURE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
-TASK_SORT_OPEN = SortOption("Due date", ("due_sort", "id"))
+TASK_PAGE_SIZE = 50
+# Keyset sorts need NOT NULL columns, so open tasks come in two runs: dated ones by (due_at, id), then the
+# undated ones by id. "Soonest first, undated last" then holds on every database without a computed column.
+TASK_SORT_DUE = SortOption("Due date", ("due_at", "id"))
+TASK_SORT_UNDATED = SortOption("Newest", ("-id",))
 TASK_SORT_DONE = SortOption("Completed", ("-completed_at", "-id"))
 
 
@@ -936,33 +942,45 @@ def task_list(request):
     who = who if who in ("mine", "all") else "mine"
     state = request.GET.get("state", "open")
     state = state if state in ("open", "done", "overdue") else "open"
+    cursor = request.GET.get("cursor") or None
     qs = Task.objects.select_related("owner", "contact", "company", "deal")
     if who == "mine":
         qs = qs.filter(owner=user)
-    now = timezone.now()
+    open_tasks = qs.filter(completed_at__isnull=True)
+    undated_qs = open_tasks.filter(due_at__isnull=True)
+    tasks, undated, next_query = [], [], None
     if state == "done":
-        qs = qs.filter(completed_at__isnull=False)
-        sort = TASK_SORT_DONE
+        page = keyset_page(qs.filter(completed_at__isnull=False), TASK_SORT_DONE, cursor, TASK_PAGE_SIZE)
+        tasks = page.rows
+        next_query = {"cursor": page.next_cursor} if page.next_cursor else None
+    elif state == "open" and request.GET.get("phase") == "undated":
+        page = keyset_page(undated_qs, TASK_SORT_UNDATED, cursor, TASK_PAGE_SIZE)
+        undated = page.rows
+        next_query = {"phase": "undated", "cursor": page.next_cursor} if page.next_cursor else None
     else:
-        qs = qs.filter(completed_at__isnull=True)
+        dated = open_tasks.filter(due_at__isnull=False)
         if state == "overdue":
-            qs = qs.filter(due_at__lt=now)
-        qs = qs.annotate(due_sort=Coalesce("due_at", Value(FAR_FUTURE)))
-        sort = TASK_SORT_OPEN
-    page = keyset_page(qs, sort, request.GET.get("cursor") or None, 50)
+            dated = dated.filter(due_at__lt=timezone.now())
+        page = keyset_page(dated, TASK_SORT_DUE, cursor, TASK_PAGE_SIZE)
+        tasks = page.rows
+        if page.next_cursor:
+            next_query = {"cursor": page.next_cursor}
+        elif state == "open":
+            # The last page of dated tasks goes on with the first undated ones.
+            rest = keyset_page(undated_qs, TASK_SORT_UNDATED, None, TASK_PAGE_SIZE)
+            undated = rest.rows
+            next_query = {"phase": "undated", "cursor": rest.next_cursor} if rest.next_cursor else None
     filters = {"who": who, "state": state}
+    base = reverse("task_list")
     context = {
-        "tasks": _completable(page.rows, user),
+        "tasks": _completable(tasks, user),
+        "undated": _completable(undated, user),
         "who": who,
         "state": state,
-        "next_url": f"{reverse('task_list')}?{urlencode(filters)}",
-        "next_page": f"{reverse('task_list')}?{urlencode({**filters, 'cursor': page.next_cursor})}"
-        if page.next_cursor
-        else None,
-        "first_page": f"{reverse('task_list')}?{urlencode(filters)}" if page.has_previous else None,
+        "next_page": f"{base}?{urlencode({**filters, **next_query})}" if next_query else None,
+        "first_page": f"{base}?{urlencode(filters)}" if cursor else None,
         "who_tabs": [(v, label, v == who, urlencode({"who": v, "state": state})) for v, label in WHO_TABS],
         "state_tabs": [(v, label, v == state, urlencode({"who": who, "state": v})) for v, label in STATE_TABS],
-        "now": now,
     }
     return render(request, "crm/task_list.html", context)
 
