@@ -93,7 +93,7 @@ def _claim(user, key: str, print_: str) -> IdempotencyKey:
         raise Problem(
             409,
             "request-in-progress",
-            "A request with this Idempotency-Key is still being processed; retry after it finishes.",
+            "A request with this Idempotency-Key is still in progress; retry after it finishes.",
             headers={"Retry-After": "1"},
         )
     raise Problem(409, "request-in-progress", "This Idempotency-Key is busy; retry shortly.")
