@@ -53,6 +53,9 @@ class Import(models.Model):
     date_order = models.CharField(max_length=4, choices=DateOrder.choices, default=DateOrder.AUTO)
     resolved_date_order = models.CharField(max_length=4, blank=True)  # what "auto" decided, fixed at the start
     warnings = models.JSONField(default=list, blank=True)
+    # Publish contact/company created/updated events (webhooks, automations) for each record. A migration of a
+    # million records usually should not; a list of trade-show leads usually should.
+    send_events = models.BooleanField(default=True)
 
     total_rows = models.PositiveIntegerField(null=True, blank=True)  # data rows, counted before the first chunk
     next_row = models.PositiveIntegerField(default=0)  # data rows committed so far: the resume point

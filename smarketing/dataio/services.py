@@ -1,13 +1,15 @@
 """Starting imports: store an upload, analyze it, map its columns, queue it. Views and the command share these."""
 
+import csv
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from smarketing.core.csvsafe import defuse
 from smarketing.crm import access
 from smarketing.crm.models import ObjectType, PropertyDefinition
 from smarketing.dataio import csvfile
@@ -149,3 +151,26 @@ def discard_import(imp: Import) -> None:
     runner.delete_file(imp)
     Import.objects.filter(pk=imp.pk).update(status=Import.Status.DISCARDED)
     imp.status = Import.Status.DISCARDED
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def rejected_rows_csv(imp: Import) -> Iterator[str]:
+    """The error file: the original header and cells of every rejected row, then its row number and the reason.
+
+    Cells are defused (a spreadsheet will open this file) and it starts with a byte-order mark for Excel.
+    """
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([defuse(h) for h in imp.header] + ["Import row", "Import error"])
+    batch = []
+    for rejected in imp.rejected_rows.order_by("row_number").iterator(chunk_size=2000):
+        cells = [defuse(c) for c in rejected.cells] if rejected.cells else [""] * len(imp.header)
+        batch.append(writer.writerow(cells + [rejected.row_number, defuse(rejected.reason)]))
+        if len(batch) >= 500:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)

@@ -55,19 +55,16 @@ def contact_keys(first_name: str, last_name: str, email: str) -> tuple[str, str]
     return name_key, last_key
 
 
-def jsonable(value):
-    """A value as crm.serialize.record_dict writes it into event payloads."""
-    if value is None or isinstance(value, bool | int | float | str | list | dict):
-        return value
-    return str(value)
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, dict})
 
 
 def payload(model_name: str, state: dict, attnames: list[str]) -> dict:
     """The same dict crm.serialize.record_dict makes of a saved record, built from the values we wrote."""
     data = {"id": state["id"], "object": model_name}
     for name in attnames:
-        if name not in ("name_key", "last_key"):
-            data[name] = jsonable(state[name])
+        if name != "name_key" and name != "last_key":
+            value = state[name]
+            data[name] = value if type(value) in _PLAIN_TYPES else str(value)
     return data
 
 
@@ -90,7 +87,9 @@ class Job:
             (index, by_name[name]) for index, name in enumerate(imp.mapping) if name and name in by_name
         ]
         self.mapped = {target.name for _, target in self.columns}
-        self._owners: dict[str, int] | None = None
+        self.send_events = imp.send_events
+        # Loaded here, not on first use: cleaning runs in a reader thread that must not query the database.
+        self._owners = self._load_owners() if "owner" in self.mapped else {}
         self.summary_source = f"Import #{imp.pk}" if imp.pk else "Import"
 
     # -- permissions ------------------------------------------------------------------------------------
@@ -103,13 +102,16 @@ class Job:
 
     # -- owners -------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _load_owners() -> dict[str, int]:
+        owners = {}
+        for pk, email, name in User.objects.filter(is_active=True).values_list("id", "email", "full_name"):
+            owners[email.lower()] = pk
+            if name:
+                owners.setdefault(" ".join(name.lower().split()), pk)
+        return owners
+
     def owner_id(self, raw: str) -> int:
-        if self._owners is None:
-            self._owners = {}
-            for pk, email, name in User.objects.filter(is_active=True).values_list("id", "email", "full_name"):
-                self._owners[email.lower()] = pk
-                if name:
-                    self._owners.setdefault(" ".join(name.lower().split()), pk)
         text = " ".join(raw.strip().lower().split())
         found = self._owners.get(text)
         if found is None and (email := find_email(text)):
@@ -244,6 +246,8 @@ class Writes:
         )
 
     def event(self, name: str, model, object_id, data: dict, at) -> None:
+        if not name:
+            return  # the import was asked not to send events
         if name not in events.EVENT_NAMES:
             raise ValueError(f"unknown event {name!r}")
         object_type = f"{model._meta.app_label}.{model._meta.model_name}"

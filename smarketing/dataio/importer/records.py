@@ -8,13 +8,12 @@ contact_created touchpoint per new contact, lifecycle/owner touchpoints and even
 audit entry per record, the import writes one summary entry (see runner.finish).
 """
 
-from django.db.models import Q
 from django.utils import timezone
 
 from smarketing.core.models import Origin
 from smarketing.crm.models import LIFECYCLE_ORDER, Company, Contact, LifecycleChange, LifecycleStage
 from smarketing.crm.normalize import email_domain
-from smarketing.dataio.importer.bulk import Table
+from smarketing.dataio.importer.bulk import Table, fetch
 from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, contact_keys, payload
 from smarketing.timeline.models import Kind, Team
 
@@ -132,6 +131,10 @@ class Planner:
             self.before_update(state)
             rows.append([state[name] for name in self.update_fields] + [state["id"]])
         Table(self.model, self.update_fields).update(rows)
+        for state in self.changed.values():
+            state["version"] += 1
+        if not self.job.send_events:
+            return
         for state in self.new:
             self.writes.event(
                 f"{self.object_name}.created",
@@ -141,7 +144,6 @@ class Planner:
                 self.now,
             )
         for state in self.changed.values():
-            state["version"] += 1
             data = {**payload(self.object_name, state, self.attnames), "changed": sorted(state["_changes"])}
             self.writes.event(f"{self.object_name}.updated", self.model, state["id"], data, self.now)
 
@@ -165,11 +167,10 @@ class CompanyResolver:
 
     def load(self, domains: set[str], names: set[str]) -> None:
         fields = ["id", "name", "name_key", "domain"]
-        if domains:
-            for row in Company.objects.filter(domain__in=domains).values(*fields):
+        for row in fetch(Company, fields, {"domain": domains, "name_key": names}, lock=False):
+            if row["domain"] in domains:
                 self.by_domain[row["domain"]] = row
-        if names:
-            for row in Company.objects.filter(name_key__in=names).order_by("id").values(*fields):
+            if row["name_key"] in names:
                 self.by_name.setdefault(row["name_key"], row)
 
     def find(self, name: str | None, domain: str | None, mail_domain: str | None, create: bool) -> dict | None:
@@ -205,6 +206,9 @@ class CompanyResolver:
         for state, pk in zip(self.new, table.allocate_ids(len(self.new)), strict=True):
             state["id"] = pk
         table.insert([tuple(state[name] for name in COMPANY_ATTNAMES) for state in self.new])
+        self.result.companies_created += len(self.new)
+        if not self.job.send_events:
+            return
         for state in self.new:
             self.writes.event(
                 "company.created", Company, state["id"], payload("company", state, COMPANY_ATTNAMES), self.now
@@ -227,9 +231,8 @@ class ContactPlanner(Planner):
         """`rows`: (record, values) pairs whose cells parsed cleanly."""
         emails = {v["email"] for _, v in rows if "email" in v}
         ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
-        query = Q(email__in=emails) | Q(external_id__in=ext_ids) if ext_ids else Q(email__in=emails)
         self.by_email, self.by_ext = {}, {}
-        for state in Contact.objects.select_for_update().filter(query).values(*self.attnames):
+        for state in fetch(Contact, self.attnames, {"email": emails, "external_id": ext_ids}, lock=True):
             self.by_email[state["email"]] = state
             if state["external_id"]:
                 self.by_ext[state["external_id"]] = state
@@ -371,7 +374,7 @@ class ContactPlanner(Planner):
                 details={"from": old, "to": new, "reason": reason, "origin": Origin.IMPORT},
             )
             self.writes.event(
-                "contact.lifecycle_changed",
+                "contact.lifecycle_changed" if self.job.send_events else "",
                 Contact,
                 state["id"],
                 {"id": state["id"], "email": state["email"], "from": old, "to": new, "reason": reason},
@@ -413,10 +416,8 @@ class CompanyPlanner(Planner):
         domains = {v["domain"] for _, v in rows if v.get("domain")}
         names = {company_key(v["name"]) for _, v in rows if v.get("name")}
         self.by_ext, self.by_domain, self.by_name = {}, {}, {}
-        query = Q(domain__in=domains) | Q(name_key__in=names)
-        if ext_ids:
-            query |= Q(external_id__in=ext_ids)
-        for state in Company.objects.select_for_update().filter(query).order_by("id").values(*self.attnames):
+        where = {"domain": domains, "name_key": names, "external_id": ext_ids}
+        for state in fetch(Company, self.attnames, where, lock=True):
             self._index(state)
         self.owner_changes: list[dict] = []
         for record, values in rows:

@@ -6,12 +6,14 @@ it up after its heartbeat went stale) starts at next_row: nothing is imported tw
 """
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from queue import Full, Queue
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -127,23 +129,77 @@ def _run(imp: Import, progress) -> None:
     if len(header) != len(imp.mapping):
         raise FileProblem("The file's columns changed since it was mapped; upload it again.")
     context = _context(imp)
-    chunk: list[Record] = []
-    index = 0
-    for record in rows:
-        index += 1
-        if index <= imp.next_row:
-            continue  # committed before a crash or restart
-        chunk.append(record)
-        if len(chunk) >= CHUNK_SIZE:
-            commit_chunk(imp, job, chunk, context)
-            chunk = []
-            if progress:
-                progress(imp)
-    if chunk:
+    for chunk in _in_background(_cleaned_chunks(rows, job, skip=imp.next_row)):
         commit_chunk(imp, job, chunk, context)
+        if progress:
+            progress(imp)
     finish(imp)
     if progress:
         progress(imp)
+
+
+Cleaned = tuple[Record, dict, list[str]]  # a row, its parsed values, the problems found
+
+
+def _cleaned_chunks(rows: Rows, job: Job, *, skip: int) -> Iterator[list[Cleaned]]:
+    """Chunks of parsed rows after the first `skip` (those were committed before a crash or restart)."""
+    chunk: list[Cleaned] = []
+    index = 0
+    for record in rows:
+        index += 1
+        if index <= skip:
+            continue
+        if record.problem:
+            chunk.append((record, {}, [record.problem]))
+        else:
+            values, problems = job.clean(record.cells)
+            chunk.append((record, values, problems))
+        if len(chunk) >= CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_DONE = object()
+
+
+def _in_background(chunks: Iterator[list[Cleaned]]) -> Iterator[list[Cleaned]]:
+    """Read and parse the next chunks in a thread while this one writes: the work overlaps database waits.
+
+    The thread only reads the file and parses cells (no database access); at most two chunks wait in the queue.
+    """
+    queue: Queue = Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        queue.put(chunk, timeout=0.5)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _context(imp: Import) -> dict:
@@ -190,17 +246,13 @@ def prepass(imp: Import, job: Job, path: Path) -> tuple[int, str, list[str]]:
     return count, order, warnings
 
 
-def process(imp: Import, job: Job, chunk: list[Record], context: dict) -> ChunkResult:
+def process(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> ChunkResult:
     """Decide and write one chunk; the caller holds the transaction."""
     result = ChunkResult()
     rows = []
-    for record in chunk:
-        if record.problem:
-            result.reject(record, record.problem)
-            continue
+    for record, values, problems in chunk:
         if record.padded:
             result.padded += 1
-        values, problems = job.clean(record.cells)
         if problems:
             result.reject(record, " ".join(problems))
         elif not values:
@@ -220,10 +272,15 @@ def process(imp: Import, job: Job, chunk: list[Record], context: dict) -> ChunkR
     return result
 
 
-def commit_chunk(imp: Import, job: Job, chunk: list[Record], context: dict) -> None:
+def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> None:
     for attempt in range(1, RETRIES + 1):
         try:
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # The chunk's rows and the resume point commit together, so a commit lost in an operating
+                    # system crash is simply redone on resume: no need to wait for the disk on every chunk.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 result = process(imp, job, chunk, context)
                 RejectedRow.objects.bulk_create(
                     [

@@ -1,0 +1,399 @@
+"""Exporting filtered lists (contacts, companies, deals, timeline touchpoints) to CSV and XLSX.
+
+Rows are read in keyset batches by id (constant memory, no long-lived cursor) and every text cell goes through
+core.csvsafe.defuse, so a spreadsheet never runs a formula someone typed into a CRM field. Column headers are the
+ones the importer recognizes, so an exported file imports back unchanged.
+
+The filters are a small allow-list of their own (lifecycle stage, owner, company, email/name prefix, ...);
+they should become the list pages' shared filter module once that exists.
+"""
+
+import csv
+import datetime as dt
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from smarketing.core.audit import record_audit
+from smarketing.core.csvsafe import defuse
+from smarketing.core.queries import prefix_q
+from smarketing.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    DealContact,
+    LeadStatus,
+    LifecycleStage,
+    ObjectType,
+    PropertyDefinition,
+)
+from smarketing.dataio.models import Export
+from smarketing.timeline.models import Kind, Team, Touchpoint
+
+# Exports with more rows than this run as a background job; decided by fetching at most LARGE + 1 ids.
+LARGE = 10_000
+BATCH = 2000
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable
+
+
+def _owner(obj):
+    return obj.owner.email if obj.owner_id else ""
+
+
+def _company_name(obj):
+    return obj.company.name if obj.company_id else ""
+
+
+CONTACT_COLUMNS = [
+    Column("Smarketing ID", lambda c: c.pk),
+    Column("Email", lambda c: c.email),
+    Column("First Name", lambda c: c.first_name),
+    Column("Last Name", lambda c: c.last_name),
+    Column("Job Title", lambda c: c.title),
+    Column("Phone Number", lambda c: c.phone),
+    Column("Company Name", _company_name),
+    Column("Company Domain Name", lambda c: (c.company.domain or "") if c.company_id else ""),
+    Column("Contact owner", _owner),
+    Column("Lifecycle Stage", lambda c: c.get_lifecycle_stage_display()),
+    Column("Lead Status", lambda c: c.get_lead_status_display() if c.lead_status else ""),
+    Column("External ID", lambda c: c.external_id or ""),
+    Column("Original Source", lambda c: c.first_source),
+    Column("Create Date", lambda c: c.created_at),
+    Column("Last Modified Date", lambda c: c.updated_at),
+    Column("Consent", lambda c: c.get_consent_status_display()),
+]
+COMPANY_COLUMNS = [
+    Column("Smarketing ID", lambda c: c.pk),
+    Column("Name", lambda c: c.name),
+    Column("Domain", lambda c: c.domain or ""),
+    Column("Industry", lambda c: c.industry),
+    Column("Number of Employees", lambda c: c.employees),
+    Column("Annual Revenue", lambda c: c.annual_revenue),
+    Column("Country", lambda c: c.country),
+    Column("Company owner", _owner),
+    Column("External ID", lambda c: c.external_id or ""),
+    Column("Create Date", lambda c: c.created_at),
+    Column("Last Modified Date", lambda c: c.updated_at),
+]
+DEAL_COLUMNS = [
+    Column("Smarketing ID", lambda d: d.pk),
+    Column("Deal Name", lambda d: d.name),
+    Column("Amount", lambda d: d.amount),
+    Column("Currency", lambda d: d.currency),
+    Column("Close Date", lambda d: d.close_date),
+    Column("Pipeline", lambda d: d.pipeline.name),
+    Column("Deal Stage", lambda d: d.stage.name),
+    Column("Status", lambda d: d.status),
+    Column("Company Name", _company_name),
+    Column("Contact Email", lambda d: d.primary_email or ""),
+    Column("Deal owner", _owner),
+    Column("Source", lambda d: d.source),
+    Column("Close Reason", lambda d: d.close_reason),
+    Column("External ID", lambda d: d.external_id or ""),
+    Column("Create Date", lambda d: d.created_at),
+    Column("Closed At", lambda d: d.closed_at),
+]
+TOUCHPOINT_COLUMNS = [
+    Column("Date", lambda t: t.occurred_at),
+    Column("Kind", lambda t: t.get_kind_display()),
+    Column("Team", lambda t: t.get_team_display()),
+    Column("Summary", lambda t: t.summary),
+    Column("Contact Email", lambda t: t.contact.email if t.contact_id else ""),
+    Column("Company Name", lambda t: t.company.name if t.company_id else ""),
+    Column("Deal Name", lambda t: t.deal.name if t.deal_id else ""),
+    Column("By", lambda t: t.actor.email if t.actor_id else ""),
+    Column("Source", lambda t: t.source),
+    Column("Campaign", lambda t: t.campaign.name if t.campaign_id else ""),
+]
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    label: str
+    model: type
+    columns: list[Column]
+    object_type: str | None  # for custom property columns
+    filters: tuple[str, ...]
+
+
+KINDS = {
+    "contacts": ExportKind(
+        "Contacts",
+        Contact,
+        CONTACT_COLUMNS,
+        ObjectType.CONTACT,
+        ("lifecycle_stage", "lead_status", "owner", "company", "q"),
+    ),
+    "companies": ExportKind("Companies", Company, COMPANY_COLUMNS, ObjectType.COMPANY, ("owner", "q")),
+    "deals": ExportKind(
+        "Deals", Deal, DEAL_COLUMNS, ObjectType.DEAL, ("owner", "company", "pipeline", "stage", "status", "q")
+    ),
+    "touchpoints": ExportKind(
+        "Timeline", Touchpoint, TOUCHPOINT_COLUMNS, None, ("contact", "company", "deal", "kind", "team")
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Filters
+
+
+def _id(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a number.")
+    if value < 1:
+        raise ValidationError(f"{name} must be a positive number.")
+    return value
+
+
+def parse_filters(kind: str, params, user) -> dict:
+    """The allow-listed filters of `kind` found in `params` (a QueryDict), validated; unknown keys are ignored."""
+    spec = KINDS[kind]
+    filters = {}
+    for name in spec.filters:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            continue
+        if name == "lifecycle_stage":
+            if raw not in LifecycleStage.values:
+                raise ValidationError(f"“{raw}” is not a lifecycle stage.")
+            filters[name] = raw
+        elif name == "lead_status":
+            if raw not in LeadStatus.values:
+                raise ValidationError(f"“{raw}” is not a lead status.")
+            filters[name] = raw
+        elif name == "owner":
+            if raw == "me":
+                filters[name] = user.pk
+            elif raw == "none":
+                filters[name] = "none"
+            else:
+                filters[name] = _id(raw, "owner")
+        elif name in ("company", "pipeline", "stage", "contact", "deal"):
+            filters[name] = _id(raw, name)
+        elif name == "status":
+            if raw not in ("open", "won", "lost"):
+                raise ValidationError("status must be open, won or lost.")
+            filters[name] = raw
+        elif name == "kind":
+            if raw not in Kind.values:
+                raise ValidationError(f"“{raw}” is not a timeline kind.")
+            filters[name] = raw
+        elif name == "team":
+            if raw not in Team.values:
+                raise ValidationError(f"“{raw}” is not a team.")
+            filters[name] = raw
+        elif name == "q":
+            filters[name] = raw[:200]
+    return filters
+
+
+def queryset(kind: str, filters: dict) -> QuerySet:
+    spec = KINDS[kind]
+    qs = spec.model.objects.all()
+    for name, value in filters.items():
+        if name == "owner":
+            qs = qs.filter(owner__isnull=True) if value == "none" else qs.filter(owner_id=value)
+        elif name in ("company", "pipeline", "stage", "contact", "deal"):
+            qs = qs.filter(**{f"{name}_id": value})
+        elif name in ("lifecycle_stage", "lead_status", "status", "kind", "team"):
+            qs = qs.filter(**{name: value})
+        elif name == "q":
+            if kind == "contacts":
+                qs = qs.filter(prefix_q("email", value.lower()))
+            elif kind == "companies":
+                qs = qs.filter(prefix_q("name_key", value.lower()))
+            else:
+                qs = qs.filter(name__istartswith=value)
+    if kind in ("contacts", "companies"):
+        qs = qs.select_related("owner", *(["company"] if kind == "contacts" else []))
+    elif kind == "deals":
+        primary = DealContact.objects.filter(deal=OuterRef("pk")).order_by("id").values("contact__email")[:1]
+        qs = qs.select_related("owner", "company", "pipeline", "stage").annotate(primary_email=Subquery(primary))
+    else:
+        qs = qs.select_related("contact", "company", "deal", "actor", "campaign")
+    return qs
+
+
+def is_large(kind: str, filters: dict) -> bool:
+    """More than LARGE rows? Fetches at most LARGE + 1 ids instead of counting the table."""
+    ids = queryset(kind, filters).order_by().values_list("pk", flat=True)[: LARGE + 1]
+    return len(list(ids)) > LARGE
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rows
+
+
+def header_and_getters(kind: str) -> tuple[list[str], list[Callable]]:
+    spec = KINDS[kind]
+    headers = [c.header for c in spec.columns]
+    getters = [c.value for c in spec.columns]
+    if spec.object_type:
+        for definition in PropertyDefinition.objects.filter(object_type=spec.object_type):
+            headers.append(definition.label)
+            getters.append(lambda obj, key=definition.key: obj.custom.get(key))
+    return headers, getters
+
+
+def records(kind: str, filters: dict) -> Iterator:
+    """Every matching record in id order, fetched BATCH at a time by keyset (WHERE id > last)."""
+    qs = queryset(kind, filters).order_by("pk")
+    last = 0
+    while True:
+        batch = list(qs.filter(pk__gt=last)[:BATCH])
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        last = batch[-1].pk
+
+
+def rows(kind: str, filters: dict) -> tuple[list[str], Iterator[list]]:
+    headers, getters = header_and_getters(kind)
+    return headers, ([get(obj) for get in getters] for obj in records(kind, filters))
+
+
+def csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return defuse(value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return defuse(", ".join(str(v) for v in value))
+    return str(value)
+
+
+def xlsx_cell(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return defuse(ILLEGAL_CHARACTERS_RE.sub("", value))
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no time zones: UTC, as the header says
+    if isinstance(value, bool | int | float | Decimal | dt.date):
+        return value
+    if isinstance(value, list):
+        return defuse(ILLEGAL_CHARACTERS_RE.sub("", ", ".join(str(v) for v in value)))
+    return defuse(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def stream_csv(kind: str, filters: dict) -> Iterator[str]:
+    """CSV text in pieces: a byte-order mark (so Excel reads UTF-8), the header, then rows 500 at a time."""
+    headers, body = rows(kind, filters)
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([defuse(h) for h in headers])
+    pending = []
+    for row in body:
+        pending.append(writer.writerow([csv_cell(v) for v in row]))
+        if len(pending) >= 500:
+            yield "".join(pending)
+            pending = []
+    if pending:
+        yield "".join(pending)
+
+
+def write_csv(kind: str, filters: dict, fh) -> int:
+    count = -1
+    for piece in stream_csv(kind, filters):
+        fh.write(piece.encode("utf-8"))
+        count += piece.count("\n")  # only a count for the export page; quoted newlines make it approximate
+    return max(count, 0)
+
+
+def write_xlsx(kind: str, filters: dict, fh) -> int:
+    """A write-only workbook (rows go straight to the zip stream, never all in memory)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(KINDS[kind].label)
+    headers, body = rows(kind, filters)
+    sheet.append([xlsx_cell(h) for h in headers])
+    count = 0
+    for row in body:
+        sheet.append([xlsx_cell(v) for v in row])
+        count += 1
+    workbook.save(fh)
+    return count
+
+
+def xlsx_tempfile(kind: str, filters: dict):
+    """The workbook in an anonymous temporary file (deleted when closed), positioned at its start."""
+    fh = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
+    write_xlsx(kind, filters, fh)
+    fh.seek(0)
+    return fh
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Export records and the background job
+
+
+def export_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "exports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def audit(export: Export, actor) -> None:
+    record_audit(
+        actor=actor,
+        action="export",
+        obj=export,
+        changes={"kind": (None, export.kind), "format": (None, export.fmt), "filters": (None, export.filters)},
+        object_repr=f"Export of {export.kind} ({export.fmt})",
+    )
+
+
+def run_export(export_id: int) -> Export:
+    """Write export `export_id` to its file; claimed with a conditional update so two workers write it once."""
+    if not Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(status=Export.Status.RUNNING):
+        return Export.objects.get(pk=export_id)
+    export = Export.objects.get(pk=export_id)
+    name = f"{secrets.token_hex(16)}.{export.fmt}"
+    path = export_dir() / name
+    try:
+        with open(path, "xb") as fh:
+            writer = write_xlsx if export.fmt == "xlsx" else write_csv
+            count = writer(export.kind, export.filters, fh)
+    except Exception as exc:
+        path.unlink(missing_ok=True)
+        Export.objects.filter(pk=export.pk).update(
+            status=Export.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    Export.objects.filter(pk=export.pk).update(
+        status=Export.Status.DONE, file_name=name, row_count=count, finished_at=timezone.now()
+    )
+    export.refresh_from_db()
+    return export
+
+
+def export_path(export: Export) -> Path:
+    return export_dir() / export.file_name
