@@ -6,6 +6,7 @@ through RecordForm.add_service_errors, so a failed submit shows every typed valu
 """
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core import signing
@@ -27,7 +28,7 @@ from smarketing.crm.models import (
     PropertyDefinition,
     Stage,
 )
-from smarketing.crm.normalize import normalize_email
+from smarketing.crm.normalize import normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
 from smarketing.crm.queries import BadValue, company_label, resolve_company, resolve_contact
 from smarketing.crm.services import EDITABLE_FIELDS
@@ -192,14 +193,14 @@ def rebase_after_conflict(form: "RecordForm", current) -> tuple["RecordForm", li
                 conflicts.append(
                     {
                         "name": name,
-                        "label": field.label or name,
+                        "label": fresh[name].label,
                         "yours": field_display(field, mine[name]),
                         "stored": field_display(field, stored.get(name, "")),
                     }
                 )
             continue
         if other_changed:
-            theirs.append(str(field.label or name))
+            theirs.append(str(fresh[name].label))
         if isinstance(field, forms.BooleanField):
             if stored.get(name):
                 data[name] = "on"
@@ -294,6 +295,12 @@ class RecordForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("amount", "annual_revenue"):
+            if data.get(name):
+                try:
+                    Decimal(data[name].replace(",", "").strip())
+                except InvalidOperation:
+                    self.add_error(name, f"{data[name]!r} is not a number.")  # the service checks the range
         # Check custom values here too (with the same rules and messages as the services), so one submit
         # shows every error at once instead of one batch after another.
         for definition in self.definitions:
@@ -402,6 +409,17 @@ class CompanyForm(RecordForm):
     )
     country = forms.CharField(max_length=100, required=False)
     owner = owner_field()
+
+    def clean_domain(self):
+        # As with contact emails: the unique index is the guard, this lets the error come with the others.
+        domain = self.cleaned_data["domain"]
+        normalized = normalize_domain(domain)  # raises the service's own "not a valid domain" message
+        duplicate = Company.objects.filter(domain=normalized) if normalized else Company.objects.none()
+        if self.instance is not None:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if duplicate.exists():
+            raise ValidationError("A company with this domain already exists.")
+        return domain
 
 
 class DealForm(RecordForm):

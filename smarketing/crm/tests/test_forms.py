@@ -240,12 +240,10 @@ class CompanyAndDealFormTests(TestCase):
         data = {"name": "Globex", "domain": "not a domain", "employees": "-5", "annual_revenue": "lots"}
         response = self.client.post(reverse("company_create"), data)
         self.assertContains(response, "Ensure this value is greater than or equal to 0.")
-        data["employees"] = "250"
-        response = self.client.post(reverse("company_create"), data)
         self.assertContains(response, "is not a valid domain")
+        self.assertContains(response, "&#x27;lots&#x27; is not a number.")
         self.assertContains(response, 'value="lots"')
-        data["domain"] = "https://www.ACME.com/about"
-        data["annual_revenue"] = "1,500,000"
+        data.update(employees="250", domain="https://www.ACME.com/about", annual_revenue="1,500,000")
         response = self.client.post(reverse("company_create"), data)
         self.assertContains(response, "A company with this domain already exists.")
         data["domain"] = "globex.io"
@@ -289,6 +287,8 @@ class CompanyAndDealFormTests(TestCase):
         self.assertContains(response, "This field is required.")
         self.assertContains(response, 'value="1e99"')
         self.assertContains(response, "Ensure this value has at most 3 characters")
+        response = self.client.post(reverse("deal_create"), {**data, "amount": "abc"})
+        self.assertContains(response, "&#x27;abc&#x27; is not a number.")  # with the other errors, at once
         data.update(name="Big", stage=default_pipeline().stages.first().pk, currency="usd")
         response = self.client.post(reverse("deal_create"), data)
         self.assertContains(response, "Must be a positive amount")

@@ -156,6 +156,10 @@ class ContactSearchAndFilterTests(TestCase):
         self.assertNotIn("<html", body)
         self.assertIn("jane.doe@acme.com", body)
         self.assertIn("HX-Request", response["Vary"])
+        response = self.client.get(
+            reverse("contact_list") + "?q=jane&lifecycle=&owner=me&company=&sort=newest&bogus=1", HTTP_HX_REQUEST="true"
+        )
+        self.assertEqual(response["HX-Push-Url"], "/contacts/?q=jane&owner=me")  # a clean address bar
         # A history restore (back button after the cache was dropped) needs the whole page.
         full = self.client.get(reverse("contact_list"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
         self.assertIn("<html", full.content.decode())

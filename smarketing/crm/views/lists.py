@@ -119,6 +119,11 @@ def _list_page(request, kind: Kind):
     partial = request.htmx and not request.htmx.history_restore_request
     template = f"crm/list_{kind.plural}_rows.html" if partial else f"crm/list_{kind.plural}.html"
     response = render(request, template, context)
+    if partial:
+        # The address bar gets the accepted parameters only, not every empty field of the filter form.
+        after = request.GET.get("after")
+        current = urlencode([*params, ("after", after)] if after else params)
+        response["HX-Push-Url"] = context["list_url"] + (f"?{current}" if current else "")
     # The same URL answers a full page or the rows partial; caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
