@@ -1,0 +1,34 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from smarketing.crm.seed import seed as seed_data
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate about twelve months of a B2B company's history (companies, contacts, campaigns, touchpoints, "
+        "lifecycle changes, deals, tasks, notes) and bulk-load it. Adds to existing data. Deterministic per --seed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--contacts", type=int, required=True, help="How many contacts to generate.")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed; the same seed gives the same data.")
+        parser.add_argument(
+            "--touches-per-contact", type=float, default=20, help="Average timeline length (skewed; default 20)."
+        )
+        parser.add_argument("--companies", type=int, default=None, help="How many companies (default: contacts/8).")
+
+    def handle(self, *args, contacts, seed: int, touches_per_contact, companies, **options):
+        if not 1 <= contacts <= 50_000_000:
+            raise CommandError("--contacts must be between 1 and 50,000,000.")
+        if not 0 <= touches_per_contact <= 1000:
+            raise CommandError("--touches-per-contact must be between 0 and 1000.")
+        if companies is not None and not 1 <= companies <= contacts:
+            raise CommandError("--companies must be between 1 and the number of contacts.")
+        verbose = options.get("verbosity", 1) > 0
+        seed_data(
+            contacts=contacts,
+            seed=seed,
+            touches_per_contact=touches_per_contact,
+            companies=companies,
+            out=(lambda line: self.stdout.write(line)) if verbose else (lambda line: None),
+        )

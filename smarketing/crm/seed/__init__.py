@@ -1,0 +1,314 @@
+"""Demo and benchmark data: `smarketing seed --contacts N` and the demo users.
+
+Why this bypasses crm.services: the services write one record at a time with permission checks, audit
+entries and outbox events, a few queries per row. Twenty million touchpoints that way would take days, and
+would flood the outbox with events no one needs for generated history. So the seed generates the *same rows
+the services write* (contacts with their LifecycleChange history and the matching lifecycle_changed touches,
+deals with DealStageChange rows, seconds in the previous stage and deal_* touches, tasks and notes with their
+touches, the company of every contact touch equal to the contact's) and loads them in bulk: COPY on
+PostgreSQL, executemany on SQLite, in one transaction. It writes no audit entries and no outbox events: the
+history it invents was never done by anyone in this install.
+
+IDs are assigned here, continuing after the current MAX(id) of each table, so seeding a non-empty database
+adds to it: generated domains and emails that already exist are renamed, campaigns of the same calendar are
+reused. Nothing else may write to these tables while a seed runs (the load holds its transaction and, on
+empty tables, drops and re-creates the secondary indexes; see load.py).
+
+Deterministic: the same --seed, sizes and day give the same rows (time stamps are relative to midnight UTC of
+the day the seed runs).
+"""
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+
+from smarketing.accounts.models import Role, Team, TeamKind, User
+from smarketing.campaigns.models import Campaign
+from smarketing.crm.defaults import default_pipeline, install_defaults
+from smarketing.crm.models import Company, Contact, Pipeline, Stage
+from smarketing.crm.seed.generate import (
+    COLUMNS,
+    Cast,
+    Chunk,
+    Clock,
+    Generator,
+    Ids,
+    StageInfo,
+    campaign_plan,
+)
+from smarketing.crm.seed.load import make_loader
+
+DEMO_DOMAIN = "demo.smarketing.local"
+DEMO_PASSWORD = "smarketing-demo"
+
+# key, full name, team kind, role, time zone: the product's personas and the people around them.
+DEMO_USERS = [
+    ("alex", "Alex Morgan", TeamKind.REVOPS, Role.ADMIN, "Europe/London"),
+    ("riley", "Riley Chen", TeamKind.SALES, Role.MANAGER, "America/New_York"),
+    ("sam", "Sam Okafor", TeamKind.SALES, Role.MEMBER, "America/New_York"),
+    ("jordan", "Jordan Price", TeamKind.SALES, Role.MEMBER, "America/Chicago"),
+    ("taylor", "Taylor Brooks", TeamKind.SALES, Role.MEMBER, "Europe/Berlin"),
+    ("maya", "Maya Lopez", TeamKind.MARKETING, Role.MANAGER, "America/Los_Angeles"),
+    ("noah", "Noah Fischer", TeamKind.MARKETING, Role.MEMBER, "Europe/Berlin"),
+    ("evelyn", "Evelyn Hart", TeamKind.REVOPS, Role.READ_ONLY, "America/New_York"),
+]
+TEAM_NAMES = {TeamKind.MARKETING: "Marketing", TeamKind.SALES: "Sales", TeamKind.REVOPS: "RevOps"}
+
+
+def demo_email(key: str) -> str:
+    return f"{key}@{DEMO_DOMAIN}"
+
+
+def _team(kind: str) -> Team:
+    team = Team.objects.filter(kind=kind).order_by("id").first()
+    return team or Team.objects.create(name=TEAM_NAMES[kind], kind=kind)
+
+
+def ensure_demo_users() -> list[User]:
+    """The demo's users (Maya, Sam, Riley, Alex and colleagues), created once; existing ones are kept as is."""
+    existing = {u.email: u for u in User.objects.filter(email__in=[demo_email(key) for key, *_ in DEMO_USERS])}
+    hashed = None
+    users = []
+    for key, name, kind, role, tz in DEMO_USERS:
+        user = existing.get(demo_email(key))
+        if user is None:
+            # One hash for all: the password hasher is deliberately slow, and they share the demo password.
+            hashed = hashed or make_password(DEMO_PASSWORD)
+            user = User.objects.create_user(
+                demo_email(key), None, full_name=name, team=_team(kind), role=role, time_zone=tz
+            )
+            user.password = hashed
+            user.save(update_fields=["password"])
+        users.append(user)
+    return users
+
+
+@dataclass
+class SeedResult:
+    """What a seed wrote."""
+
+    contacts: int
+    companies: int
+    touchpoints: int
+    deals: int
+    seconds: float
+
+
+def _midnight_utc() -> int:
+    now = datetime.now(UTC)
+    return int(datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp())
+
+
+def _campaigns(plan, people: dict[str, User]) -> None:
+    """Create the calendar's campaigns, reusing any with the same utm_campaign (a second seed adds none)."""
+    existing = {c.utm_campaign: c.id for c in Campaign.objects.filter(utm_campaign__in=[p.utm_campaign for p in plan])}
+    new = []
+    for spec in plan:
+        if spec.utm_campaign in existing:
+            spec.id = existing[spec.utm_campaign]
+            continue
+        owner = people[spec.owner]
+        new.append(
+            Campaign(
+                name=spec.name,
+                channel=spec.channel,
+                owner_team_id=owner.team_id,
+                owner=owner,
+                utm_campaign=spec.utm_campaign,
+                starts_at=datetime.fromtimestamp(spec.starts_at, UTC),
+                ends_at=datetime.fromtimestamp(spec.ends_at, UTC),
+                talking_points=spec.talking_points,
+                offer_summary=spec.offer_summary,
+                budget=spec.budget,
+                created_at=datetime.fromtimestamp(spec.starts_at - 14 * 86400, UTC),
+            )
+        )
+    Campaign.objects.bulk_create(new)
+    # bulk_create sets primary keys on both databases we support; map them back by utm_campaign.
+    created = {c.utm_campaign: c.id for c in new}
+    for spec in plan:
+        if spec.id is None:
+            spec.id = created[spec.utm_campaign]
+
+
+def _stages() -> tuple[int, list[StageInfo]]:
+    pipeline = default_pipeline()
+    if pipeline is None:
+        install_defaults(Team, Pipeline, Stage)
+        pipeline = default_pipeline()
+    stages = [
+        StageInfo(s.id, s.name, s.position, s.outcome, s.target_days)
+        for s in Stage.objects.filter(pipeline=pipeline).order_by("position")
+    ]
+    outcomes = {s.outcome for s in stages}
+    if not {"open", "won", "lost"} <= outcomes:
+        raise ValueError(f"The pipeline “{pipeline}” needs open, won and lost stages to seed deals.")
+    return pipeline.id, stages
+
+
+def _dedupe_emails(chunk: Chunk) -> None:
+    """On a non-empty database: give generated emails that already exist a number."""
+    rows = chunk.rows["contact"]
+    email_at = COLUMNS["contact"].index("email")
+    emails = [row[email_at] for row in rows]
+    taken = set(Contact.objects.filter(email__in=emails).values_list("email", flat=True))
+    if not taken:
+        return
+    for i, row in enumerate(rows):
+        if row[email_at] in taken:
+            local, domain = row[email_at].split("@", 1)
+            n = 2
+            while f"{local}{n}@{domain}" in taken or Contact.objects.filter(email=f"{local}{n}@{domain}").exists():
+                n += 1
+            taken.add(f"{local}{n}@{domain}")
+            rows[i] = row[:email_at] + (f"{local}{n}@{domain}",) + row[email_at + 1 :]
+
+
+def _produce(generator: Generator, depth: int = 2):
+    """Generated chunks, made in a thread while the caller loads the previous one.
+
+    The generator is pure Python (it holds the GIL); the loader mostly waits on the database's socket (or
+    inside SQLite, GIL released), so the two overlap: the database ingests chunk N while chunk N+1 is made.
+    The queue bounds memory to `depth` chunks. The thread touches no database connection.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for chunk in generator.chunks():
+                generator.fill(chunk)
+                if not offer(chunk):
+                    return
+            offer(done)
+        except BaseException as exc:  # handed to the loading thread, which raises it
+            offer(exc)
+
+    thread = threading.Thread(target=work, name="seed-generator", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def seed(
+    *,
+    contacts: int,
+    seed: int = 42,
+    touches_per_contact: float = 20,
+    companies: int | None = None,
+    end: int | None = None,
+    out: Callable[[str], None] = print,
+) -> SeedResult:
+    """Generate and bulk-load the history of `contacts` contacts; see the module docstring."""
+    if contacts < 1:
+        raise ValueError("--contacts must be at least 1")
+    started = time.monotonic()
+    users = {key: user for (key, *_), user in zip(DEMO_USERS, ensure_demo_users(), strict=True)}
+    cast = Cast(
+        aes=[users["jordan"].id, users["taylor"].id, users["riley"].id],
+        sdr=users["sam"].id,
+        marketers=[users["maya"].id, users["noah"].id],
+    )
+    end = end if end is not None else _midnight_utc()
+    loader = make_loader(out)
+    clock = Clock(end, loader.tz_suffix)
+    totals = dict.fromkeys(COLUMNS, 0)
+    with transaction.atomic():
+        pipeline_id, stages = _stages()
+        plan = campaign_plan(end)
+        _campaigns(plan, users)
+        start_ids = loader.next_ids()
+        had_companies = start_ids["company"] > 1
+        had_contacts = start_ids["contact"] > 1
+        generator = Generator(
+            contacts=contacts,
+            companies=companies if companies is not None else max(1, contacts // 8),
+            touches_per_contact=touches_per_contact,
+            seed=seed,
+            clock=clock,
+            cast=cast,
+            pipeline_id=pipeline_id,
+            stages=stages,
+            campaigns=plan,
+            ids=Ids(start_ids),
+        )
+        # Rows each table is about to receive, roughly; a table that small next to that gets the bulk treatment.
+        expected = {
+            "company": generator.n_companies,
+            "contact": contacts,
+            "touch": contacts * touches_per_contact,
+            "lifecycle": contacts * 1.5,
+            "deal": contacts * 0.04,
+            "dealcontact": contacts * 0.05,
+            "stagechange": contacts * 0.15,
+            "task": contacts * 0.05,
+            "note": contacts * 0.01,
+        }
+        bulk = [key for key, n in expected.items() if start_ids[key] - 1 < n]
+        loader.prepare(bulk)
+        out(
+            f"Seeding {contacts:,} contacts (~{int(contacts * touches_per_contact):,} touchpoints) "
+            f"on {connection.vendor}, seed {seed}"
+        )
+        if had_companies:
+            # Existing domains are never generated again (memory: one string per existing company).
+            generator.seen_domains.update(
+                d for d in Company.objects.exclude(domain=None).values_list("domain", flat=True).iterator(10000)
+            )
+        last_report = time.monotonic()
+        done_contacts = 0
+        for chunk in _produce(generator):
+            if had_contacts:
+                _dedupe_emails(chunk)
+            for key in COLUMNS:
+                loader.write(key, chunk.rows[key])
+                totals[key] += len(chunk.rows[key])
+            done_contacts += chunk.contacts
+            now = time.monotonic()
+            if now - last_report >= 5 or done_contacts == contacts:
+                elapsed = now - started
+                out(
+                    f"  {done_contacts:>10,} contacts  {totals['touch']:>12,} touchpoints  "
+                    f"{elapsed:6.0f} s  {totals['touch'] / elapsed:>9,.0f} touchpoints/s"
+                )
+                last_report = now
+        out("Re-creating indexes and constraints, analyzing...")
+        loader.finish()
+    seconds = time.monotonic() - started
+    out(
+        f"Done in {seconds:.0f} s: {totals['company']:,} companies, {totals['contact']:,} contacts, "
+        f"{totals['touch']:,} touchpoints, {totals['deal']:,} deals, {totals['lifecycle']:,} lifecycle changes, "
+        f"{totals['task']:,} tasks, {totals['note']:,} notes."
+    )
+    return SeedResult(
+        contacts=totals["contact"],
+        companies=totals["company"],
+        touchpoints=totals["touch"],
+        deals=totals["deal"],
+        seconds=seconds,
+    )
