@@ -1,0 +1,20 @@
+"""Webhook jobs: the fan-out of outbox events (also a sweep every minute) and single delivery attempts."""
+
+from datetime import timedelta
+
+from django_tasks import task
+
+from smarketing.jobs.periodic import periodic
+from smarketing.webhooks import services
+
+
+@periodic(every=timedelta(minutes=1))
+@task()
+def dispatch_events() -> dict:
+    """Fan out undispatched events into deliveries; re-enqueue deliveries whose job went missing."""
+    return {"created": services.fan_out_events(), "requeued": services.requeue_stalled_deliveries()}
+
+
+@task()
+def deliver(delivery_id: int) -> str:
+    return services.deliver(delivery_id)
