@@ -11,6 +11,7 @@ EVENT_NAMES = {
     "contact.deleted": "Contact deleted",
     "contact.merged": "Contacts merged",
     "contact.lifecycle_changed": "Lifecycle stage changed",
+    "contact.erased": "Contact erased (privacy request)",
     "company.created": "Company created",
     "company.updated": "Company updated",
     "company.deleted": "Company deleted",

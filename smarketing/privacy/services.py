@@ -666,10 +666,6 @@ def erase_contact(contact: Contact, *, actor, reason: str) -> tuple[ErasureRecor
         )
         # Subscribers (webhooks) learn that the person is gone and receive only the anonymized record, so
         # a downstream system that syncs contacts overwrites its copy.
-        publish(
-            "contact.updated",
-            anonymous,
-            {**record_dict(anonymous), "erased": True, "changed": ["erased"]},
-        )
+        publish("contact.erased", anonymous, {**record_dict(anonymous), "erased": True})
     contact.refresh_from_db()
     return record, True

@@ -150,7 +150,7 @@ class EraseTests(TestCase):
     def test_subscribers_hear_of_the_erasure_with_anonymized_data_only(self):
         self.erase()
         event = Event.objects.filter(object_id=str(self.contact.pk)).latest("id")
-        self.assertEqual(event.name, "contact.updated")
+        self.assertEqual(event.name, "contact.erased")
         self.assertTrue(event.payload["erased"])
         self.assertEqual(event.payload["email"], f"erased-{self.contact.pk}@erased.invalid")
 
