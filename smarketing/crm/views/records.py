@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -714,45 +715,72 @@ def add_task(request, kind: str, pk: int):
 # Pipeline board
 
 
-def _column_totals(base, stage_ids=None) -> dict[int, dict]:
-    """Count and amount per stage in ONE grouped query (per currency, so sums never mix currencies)."""
-    qs = base if stage_ids is None else base.filter(stage_id__in=stage_ids)
-    totals: dict[int, dict] = {}
-    rows = qs.order_by().values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
-    for row in rows:
-        entry = totals.setdefault(row["stage_id"], {"count": 0, "sums": []})
-        entry["count"] += row["n"]
-        entry["sums"].append((row["currency"], row["total"] or Decimal("0")))
-    for entry in totals.values():
-        biggest_first = sorted(entry["sums"], key=lambda pair: (-pair[1], pair[0]))
-        entry["total"] = " · ".join(money(total, currency) for currency, total in biggest_first)
-    return totals
+class BoardQuery:
+    """The deals a board shows: every open deal of its stages, won/lost ones closed recently, maybe only mine.
 
-
-def _board_base(pipeline: Pipeline, user, mine: bool):
-    cutoff = timezone.now() - datetime.timedelta(days=BOARD_CLOSED_DAYS)
-    qs = Deal.objects.filter(pipeline=pipeline).filter(Q(status=DealStatus.OPEN) | Q(closed_at__gte=cutoff))
-    return qs.filter(owner=user) if mine else qs
-
-
-def _board_cards(base, stages: list[Stage]) -> list[Deal]:
-    """The newest BOARD_COLUMN_LIMIT deals of every column, in one query.
-
-    PostgreSQL: a UNION ALL of one LIMITed query per stage, each an index range scan on (stage, -id), so a
-    stage holding 100,000 deals costs the same as one holding 10. SQLite cannot LIMIT inside a compound
-    select, so it ranks rows with a window function instead (fine at the sizes SQLite installs hold).
+    Each column is filtered on its own stage (never on the pipeline), so the database can answer from the
+    (stage, -id) index, and open columns need no status test: services keep status in step with the stage.
     """
-    if not stages:
-        return []
-    related = ("company", "owner")
-    if connection.features.supports_slicing_ordering_in_compound:
-        parts = [base.filter(stage=s).select_related(*related).order_by("-id")[:BOARD_COLUMN_LIMIT] for s in stages]
-        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        return list(query)
-    ranked = base.annotate(
-        board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("id").desc()])
-    ).filter(board_rank__lte=BOARD_COLUMN_LIMIT)
-    return list(ranked.select_related(*related).order_by("stage_id", "-id"))
+
+    def __init__(self, stages: list[Stage], user, mine: bool):
+        self.stages = stages
+        self.owner = user if mine else None
+        self.cutoff = timezone.now() - datetime.timedelta(days=BOARD_CLOSED_DAYS)
+
+    def column(self, stage: Stage) -> Q:
+        q = Q(stage_id=stage.pk)
+        if stage.outcome != Stage.Outcome.OPEN:
+            q &= Q(closed_at__gte=self.cutoff)
+        if self.owner is not None:
+            q &= Q(owner=self.owner)
+        return q
+
+    def deals(self, stages: list[Stage] | None = None):
+        condition = Q()
+        for stage in stages if stages is not None else self.stages:
+            condition |= self.column(stage)
+        return Deal.objects.filter(condition) if condition else Deal.objects.none()
+
+    def totals(self, stages: list[Stage] | None = None) -> dict[int, dict]:
+        """Count and amount per stage in ONE grouped query (per currency, so sums never mix currencies)."""
+        rows = self.deals(stages).order_by().values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
+        totals: dict[int, dict] = {}
+        for row in rows:
+            entry = totals.setdefault(row["stage_id"], {"count": 0, "sums": []})
+            entry["count"] += row["n"]
+            entry["sums"].append((row["currency"], row["total"] or Decimal("0")))
+        for entry in totals.values():
+            biggest_first = sorted(entry["sums"], key=lambda pair: (-pair[1], pair[0]))
+            entry["total"] = " · ".join(money(total, currency) for currency, total in biggest_first)
+        return totals
+
+    def cards(self) -> list[Deal]:
+        """The newest BOARD_COLUMN_LIMIT deals of every column, in one query.
+
+        PostgreSQL: a UNION ALL of one LIMITed query per stage, each a backward range scan of (stage, -id),
+        so a stage holding 100,000 deals costs the same as one holding 10. SQLite cannot LIMIT inside a
+        compound select, so it ranks rows with a window function instead (fine at SQLite installs' sizes).
+        """
+        if not self.stages:
+            return []
+        related = ("company", "owner")
+        if connection.features.supports_slicing_ordering_in_compound:
+            parts = [
+                Deal.objects.filter(self.column(s)).select_related(*related).order_by("-id")[:BOARD_COLUMN_LIMIT]
+                for s in self.stages
+            ]
+            return list(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
+        ranked = (
+            self.deals()
+            .annotate(board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("id").desc()]))
+            .filter(board_rank__lte=BOARD_COLUMN_LIMIT)
+        )
+        return list(ranked.select_related(*related).order_by("stage_id", "-id"))
+
+
+def _url_pattern(name: str) -> str:
+    """reverse() once for a whole board ("/deals/{}/move/") instead of once per card."""
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
 def pipeline_board(request):
@@ -765,21 +793,24 @@ def pipeline_board(request):
         return render(request, "crm/board_pipeline.html", {"pipeline": None, "pipelines": []})
     mine = request.GET.get("owner") == "me"
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
-    base = _board_base(pipeline, request.user, mine)
-    totals = _column_totals(base)
+    board = BoardQuery(stages, request.user, mine)
+    totals = board.totals()
     cards_by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
     now = timezone.now()
     targets = {s.pk: s.target_days for s in stages}
     can_edit_any = access.can(request.user, "edit")
-    for deal in _board_cards(base, stages):
+    detail_url, move_url = _url_pattern("deal_detail"), _url_pattern("deal_move")
+    for deal in board.cards():
         deal.amount_display = money(deal.amount, deal.currency)
         deal.days_in_stage = max((now - deal.stage_entered_at).days, 0)
         target = targets.get(deal.stage_id)
         deal.stalled = bool(deal.status == DealStatus.OPEN and target and deal.days_in_stage > target)
         deal.can_move = can_edit_any and access.can(request.user, "edit", deal)
+        deal.key = str(deal.pk)
+        deal.detail_url = detail_url.format(deal.pk)
+        deal.move_url = move_url.format(deal.pk)
         cards_by_stage.setdefault(deal.stage_id, []).append(deal)
     filters = {"pipeline": pipeline.pk, **({"owner": "me"} if mine else {})}
-    board_url = f"{reverse('pipeline_board')}?{urlencode(filters)}"
     columns = []
     for stage in stages:
         cards = cards_by_stage.get(stage.pk, [])
@@ -793,15 +824,20 @@ def pipeline_board(request):
                 "total": total["total"],
                 "more": max(total["count"] - len(cards), 0),
                 "more_url": f"{reverse('deal_list')}?{urlencode(more_query)}",
+                # Every card of a column offers the same "Move to" options: built once per column.
+                "move_options": format_html_join(
+                    "",
+                    '<option value="{}" {}>{}</option>',
+                    ((s.pk, "selected" if s.pk == stage.pk else "", s.name) for s in stages),
+                ),
             }
         )
     context = {
         "pipeline": pipeline,
         "pipelines": pipelines,
-        "stages": stages,
         "columns": columns,
         "mine": mine,
-        "board_url": board_url,
+        "board_url": f"{reverse('pipeline_board')}?{urlencode(filters)}",
         "closed_days": BOARD_CLOSED_DAYS,
         "column_limit": BOARD_COLUMN_LIMIT,
     }
@@ -831,9 +867,9 @@ def deal_move(request, pk: int):
     if json:
         if error:
             return JsonResponse({"ok": False, "error": error, "code": code}, status=400)
-        board_pipeline = Pipeline.objects.get(pk=deal.pipeline_id)
-        base = _board_base(board_pipeline, request.user, request.POST.get("board_owner") == "me")
-        totals = _column_totals(base, [from_stage_id, stage.pk])
+        changed = list(Stage.objects.filter(pk__in=[from_stage_id, stage.pk]))
+        board = BoardQuery(changed, request.user, request.POST.get("board_owner") == "me")
+        totals = board.totals()
         empty = {"count": 0, "total": money(0, deal.currency)}
         return JsonResponse(
             {
