@@ -126,9 +126,15 @@ def to_row(result, now: datetime) -> JobRow:
         started_at=result.started_at,
         finished_at=result.finished_at,
         error_class=result.exception_class_path if result.status == "FAILED" else "",
-        error=error_excerpt(tail) if result.status == "FAILED" else "",
+        error=_short_names(error_excerpt(tail), result.exception_class_path) if result.status == "FAILED" else "",
         worker_id=(result.worker_ids or [""])[-1],
     )
+
+
+def _short_names(excerpt: str, exception_class_path: str) -> str:
+    """'smarketing.jobs.retry.RetryScheduled: msg' reads as 'RetryScheduled: msg'."""
+    module, _, name = exception_class_path.rpartition(".")
+    return excerpt.replace(f"{exception_class_path}: ", f"{name}: ") if module else excerpt
 
 
 # Keyset pagination on (enqueued_at, id), newest first. The shared keyset_page cannot encode UUID primary keys
@@ -212,6 +218,10 @@ class PeriodicRow:
     last_status: str  # a STATUS_FILTERS key, or "" when unknown
     last_result_id: str
 
+    @property
+    def last_status_label(self) -> str:
+        return STATUS_LABELS.get(self.last_status, "")
+
 
 def periodic_rows() -> list[PeriodicRow]:
     """Every registered periodic job with its last and next run (two queries)."""
@@ -269,7 +279,8 @@ class WorkerRow:
     alive: bool
 
 
-def worker_rows(limit: int = 50) -> list[WorkerRow]:
+def worker_rows(limit: int = 50, within: timedelta = timedelta(days=1)) -> list[WorkerRow]:
+    """Workers heard from in the last day (a stopped worker's last heartbeat stays in the table)."""
     now = timezone.now()
     max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     return [
@@ -282,5 +293,5 @@ def worker_rows(limit: int = 50) -> list[WorkerRow]:
             age=now - hb.seen_at,
             alive=now - hb.seen_at <= max_age,
         )
-        for hb in WorkerHeartbeat.objects.order_by("-seen_at")[:limit]
+        for hb in WorkerHeartbeat.objects.filter(seen_at__gte=now - within).order_by("-seen_at")[:limit]
     ]

@@ -27,12 +27,14 @@ def job_list(request):
     status = request.GET.get("status", "")
     if status not in queries.STATUS_FILTERS:
         status = ""
+    workers = queries.worker_rows()
     context = {
         "status": status,
         "statuses": list(queries.STATUS_LABELS.items()),
         "database_backend": queries.uses_database_backend(),
         "periodic": queries.periodic_rows(),
-        "workers": queries.worker_rows(),
+        "workers": workers,
+        "workers_alive": sum(w.alive for w in workers),
         "heartbeat_max_age": settings.WORKER_HEARTBEAT_MAX_AGE,
     }
     if context["database_backend"]:

@@ -226,7 +226,7 @@ class JobListPageTests(TestCase):
             worker_tasks.always_down,
             status="FAILED",
             exc_path=RETRY_SCHEDULED_PATH,
-            error="Traceback ...\nRetryScheduled: attempt 1 of 3 failed; attempt 2 scheduled",
+            error="Traceback ...\nsmarketing.jobs.retry.RetryScheduled: attempt 1 of 3 failed; attempt 2 scheduled",
             kwargs={"path": "/x"},
         )
         make_result(
@@ -240,6 +240,9 @@ class JobListPageTests(TestCase):
             kwargs={"path": "/x", "_attempt": 3},
         )
         WorkerHeartbeat.objects.create(worker_id="worker-on-h1", hostname="h1", pid=42)
+        WorkerHeartbeat.objects.create(
+            worker_id="gone-last-week", hostname="h2", pid=7, seen_at=timezone.now() - timedelta(days=7)
+        )
         response = self.client.get(reverse("jobs:job_list"))
         self.assertEqual(response.status_code, 200)
         html = response.content.decode()
@@ -252,6 +255,9 @@ class JobListPageTests(TestCase):
         self.assertNotIn('<script>alert("x")', html)
         self.assertIn("Gave up after 3 attempts.", html)
         self.assertIn("worker-on-h1", html)
+        self.assertNotIn("gone-last-week", html)
+        self.assertIn("RetryScheduled: attempt 1 of 3 failed", html)
+        self.assertNotIn("smarketing.jobs.retry.RetryScheduled: attempt", html)
         self.assertIn("reap_lost_jobs", html)  # the periodic jobs table
 
     def test_status_filter(self):
