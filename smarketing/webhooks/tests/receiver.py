@@ -3,6 +3,7 @@
 Each path answers with a scripted list of (status, body, headers) replies; the last reply repeats.
 """
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ class Receiver:
     scripts: dict[str, list[tuple]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server context
+    server_names: list = field(default_factory=list)  # SNI names clients sent (HTTPS)
 
     def __post_init__(self):
         receiver = self
@@ -52,13 +55,16 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self.tls.sni_callback = lambda sock, name, ctx: self.server_names.append(name) and None
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{path}"
 
     def script(self, path: str, *replies) -> None:
         with self.lock:
