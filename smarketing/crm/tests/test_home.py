@@ -59,6 +59,17 @@ class HomeTests(TestCase):
         self.assertLess(html.index("Overdue call"), html.index("Next week"))
         self.assertRegex(html, rf'task-item overdue" id="task-{self.overdue.pk}"')
 
+    def test_a_long_overdue_list_is_cut_short_with_a_link(self):
+        now = timezone.now()
+        for i in range(30):
+            services.create_task(actor=self.bob, title=f"Late {i}", due_at=now - datetime.timedelta(hours=i + 1))
+        html = self.client.get(reverse("home")).content.decode()
+        self.assertIn('<div class="value">25+</div><div class="label">Overdue tasks</div>', html)
+        overdue = html[html.index(">Overdue<") : html.index(">Today<")]
+        self.assertEqual(overdue.count('class="task-item overdue"'), 8)
+        self.assertIn("See all 25+ overdue tasks", overdue)
+        self.assertIn(f"{reverse('task_list')}?who=mine&amp;state=overdue", overdue)
+
     def test_tasks_due_later_today_are_in_today(self):
         self.bob.time_zone = "Pacific/Kiritimati"  # UTC+14: "today" is not the UTC day
         self.bob.save()

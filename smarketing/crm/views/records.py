@@ -908,14 +908,18 @@ def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.dat
     return start, start + datetime.timedelta(days=1)
 
 
+HOME_OVERDUE_SHOWN = 8
+
+
 def home(request):
     user = request.user
     now = timezone.now()
     _, end_of_today = _day_bounds(now)
     mine = Task.objects.filter(owner=user, completed_at__isnull=True).select_related("contact", "company", "deal")
-    overdue = _completable(list(mine.filter(due_at__lt=now).order_by("due_at", "id")[:25]), user)
+    # 26 rows tell "25" from "more than 25" without counting; the page lists the first few.
+    overdue = _completable(list(mine.filter(due_at__lt=now).order_by("due_at", "id")[:26]), user)
     today = _completable(
-        list(mine.filter(due_at__gte=now, due_at__lt=end_of_today).order_by("due_at", "id")[:25]), user
+        list(mine.filter(due_at__gte=now, due_at__lt=end_of_today).order_by("due_at", "id")[:26]), user
     )
     upcoming = _completable(list(mine.filter(due_at__gte=end_of_today).order_by("due_at", "id")[:10]), user)
     undated = _completable(list(mine.filter(due_at__isnull=True).order_by("-id")[:10]), user)
@@ -945,8 +949,11 @@ def home(request):
     )
     _decorate_touches(activity)
     context = {
-        "overdue": overdue,
-        "today": today,
+        "overdue": overdue[:HOME_OVERDUE_SHOWN],
+        "overdue_hidden": len(overdue) > HOME_OVERDUE_SHOWN,
+        "overdue_count": "25+" if len(overdue) > 25 else str(len(overdue)),
+        "today": today[:25],
+        "today_count": "25+" if len(today) > 25 else str(len(today)),
         "upcoming": upcoming,
         "undated": undated,
         "closing": closing[:20],
