@@ -78,10 +78,14 @@ class Analysis:
 # Detection
 
 
-def _looks_binary(head: bytes) -> str | None:
+def _known_binary(head: bytes) -> str | None:
     for magic, message in MAGIC:
         if head.startswith(magic):
             return message
+    return None
+
+
+def _looks_binary(head: bytes) -> str | None:
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     if controls >= 4 and controls > len(head) * 0.05:
         return NOT_CSV
@@ -131,6 +135,8 @@ def detect_encoding(path: Path) -> str:
         encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
+    elif problem := _known_binary(head):
+        raise FileProblem(problem)
     elif utf16 := _utf16_without_bom(head):
         encoding = utf16
     else:

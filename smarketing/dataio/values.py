@@ -163,6 +163,8 @@ def parse_decimal(raw: str) -> Decimal:
     text = _CURRENCY_MARKS.sub("", text.strip("()"))
     if text.startswith("-"):
         negative, text = True, text[1:]
+    if text.startswith(("-", "+")) or not text:
+        raise ValueError(f"“{raw.strip()[:40]}” is not a number")
     if "," in text and "." in text:
         # The separator that comes last is the decimal one.
         if text.rfind(",") > text.rfind("."):

@@ -213,7 +213,6 @@ class CompanyResolver:
             self.writes.event(
                 "company.created", Company, state["id"], payload("company", state, COMPANY_ATTNAMES), self.now
             )
-        self.result.companies_created += len(self.new)
 
 
 # ---------------------------------------------------------------------------------------------------------

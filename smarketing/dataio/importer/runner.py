@@ -287,8 +287,8 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
                         RejectedRow(
                             import_run=imp,
                             row_number=number,
-                            reason=reason[:2000],
-                            cells=[cell[:1000] for cell in cells],
+                            reason=_storable(reason[:2000]),
+                            cells=[_storable(cell[:1000]) for cell in cells],
                         )
                         for number, reason, cells in result.rejected
                     ]
@@ -321,6 +321,11 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
     imp.rejected += len(result.rejected)
     imp.padded += result.padded
     imp.companies_created += result.companies_created
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text and JSON cannot hold NUL characters; the error file shows them as U+FFFD."""
+    return text.replace("\x00", "\ufffd")
 
 
 def finish(imp: Import) -> None:
