@@ -38,6 +38,7 @@ SWEEP_GRACE = timedelta(minutes=5)
 FAN_OUT_BATCH = 500
 DISPATCH_DEBOUNCE = timedelta(seconds=1)
 TEST_EVENT = "webhook.test"
+LOG_RETENTION = timedelta(days=30)
 
 Status = Delivery.Status
 
@@ -170,6 +171,16 @@ def requeue_stalled_deliveries(now=None) -> int:
     return len(ids)
 
 
+def prune_deliveries(now=None) -> int:
+    """Delete finished deliveries older than LOG_RETENTION, in batches (the log is recent history)."""
+    cutoff = (now or timezone.now()) - LOG_RETENTION
+    old = Delivery.objects.filter(status__in=[Status.SUCCEEDED, Status.FAILED], created_at__lt=cutoff)
+    deleted = 0
+    while ids := list(old.order_by().values_list("id", flat=True)[:1000]):
+        deleted += Delivery.objects.filter(id__in=ids).delete()[0]
+    return deleted
+
+
 _dispatch_lock = threading.Lock()
 _dispatch_pending_until = None
 
@@ -247,7 +258,9 @@ def deliver(delivery_id: int) -> str:
     token = _claim(delivery_id, now)
     if token is None:
         return "skipped"
-    delivery = Delivery.objects.select_related("endpoint").get(id=delivery_id)
+    delivery = Delivery.objects.select_related("endpoint").filter(id=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted a moment ago
+        return "skipped"
     endpoint = delivery.endpoint
     if not endpoint.active:
         return _finish(delivery, token, Status.FAILED, error="The endpoint is disabled.")

@@ -18,3 +18,10 @@ def dispatch_events() -> dict:
 @task()
 def deliver(delivery_id: int) -> str:
     return services.deliver(delivery_id)
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def prune_deliveries() -> int:
+    """Delete finished deliveries older than 30 days."""
+    return services.prune_deliveries()

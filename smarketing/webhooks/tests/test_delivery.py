@@ -307,6 +307,15 @@ class DeliveryTests(ReceiverTestCase):
         d.refresh_from_db()
         self.assertEqual(d.status, Status.SUCCEEDED)
 
+    def test_old_finished_deliveries_are_pruned(self):
+        endpoint = self.endpoint()
+        old, recent, waiting = self.delivery(endpoint), self.delivery(endpoint), self.delivery(endpoint)
+        long_ago = timezone.now() - services.LOG_RETENTION - timedelta(days=1)
+        Delivery.objects.filter(id__in=[old.id, recent.id]).update(status=Status.SUCCEEDED)
+        Delivery.objects.filter(id__in=[old.id, waiting.id]).update(created_at=long_ago)
+        self.assertEqual(services.prune_deliveries(), 1)
+        self.assertEqual(set(Delivery.objects.values_list("id", flat=True)), {recent.id, waiting.id})
+
     def test_test_events_and_redelivery(self):
         endpoint = self.endpoint()
         with self.captureOnCommitCallbacks(execute=True):
