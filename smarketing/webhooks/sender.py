@@ -20,6 +20,7 @@ DEADLINE = 20.0  # seconds for the whole exchange after connecting
 MAX_RESPONSE_BYTES = 64 * 1024  # read at most this much of the response
 EXCERPT_CHARS = 2000  # of which this much is kept in the delivery log
 USER_AGENT = "Smarketing-Webhooks/1"
+MAX_ADDRESSES = 3
 
 
 @dataclass
@@ -80,7 +81,8 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float | 
     def elapsed_ms() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    for address in target.addresses:
+    # At most MAX_ADDRESSES connection attempts, so a host with many dead addresses cannot outlive the lease.
+    for address in target.addresses[:MAX_ADDRESSES]:
         conn = _connection(target, address, timeout)
         try:
             try:

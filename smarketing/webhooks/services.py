@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # 30 s, 1.5 min, 4.5 min, 13.5 min, 40 min, 2 h, 6 h: the last attempt comes about 9 hours after the first.
 BACKOFF = {"base": timedelta(seconds=30), "factor": 3.0, "cap": timedelta(hours=6)}
-# Longer than the longest exchange (DNS + connect + sender.DEADLINE): a lease never expires under a live request.
+# Longer than the longest exchange (DNS, up to 3 connects of 10 s, the request, 20 s of reading): a lease never
+# expires under a live request, so two workers never send one delivery at the same time.
 LEASE = timedelta(seconds=90)
 # A due delivery whose job went missing (a failed enqueue, a lost worker) is enqueued again after this long.
 SWEEP_GRACE = timedelta(minutes=5)
