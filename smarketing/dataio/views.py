@@ -16,8 +16,8 @@ from smarketing.core.models import WorkerHeartbeat
 from smarketing.core.queries import SortOption, keyset_page
 from smarketing.crm import access
 from smarketing.crm.models import ObjectType, PropertyDefinition
-from smarketing.dataio import exporter, services
-from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, MAX_IMPORT_MB, FileProblem
+from smarketing.dataio import csvfile, exporter, services
+from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, FileProblem
 from smarketing.dataio.fields import targets
 from smarketing.dataio.importer import runner
 from smarketing.dataio.models import Export, Import
@@ -64,7 +64,7 @@ def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONT
         "error": error,
         "object_type": object_type,
         "object_types": OBJECT_LABELS.items(),
-        "max_mb": MAX_IMPORT_MB,
+        "max_mb": csvfile.MAX_IMPORT_MB,
         "can_export": access.can(request.user, "export"),
         "export_kinds": [(key, kind.label) for key, kind in exporter.KINDS.items()],
         "exports": exports,
@@ -91,7 +91,7 @@ def upload(request):
 
 def _too_large_message() -> str:
     return (
-        f"The file is larger than {MAX_IMPORT_MB} MB. Split it into smaller files, or ask an admin to raise "
+        f"The file is larger than {csvfile.MAX_IMPORT_MB} MB. Split it into smaller files, or ask an admin to raise "
         "SMARKETING_MAX_IMPORT_MB."
     )
 

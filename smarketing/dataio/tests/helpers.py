@@ -10,20 +10,28 @@ from smarketing.dataio.importer import runner
 
 
 class TempMediaMixin:
-    """Uploads and exports of a test class go to a temporary directory that is removed afterwards."""
+    """Uploads and exports go to temporary directories: one per class (a safety net) and one per test."""
 
     @classmethod
     def setUpClass(cls):
-        cls._media = tempfile.mkdtemp(prefix="smk-dataio-test-")
-        cls._media_override = override_settings(MEDIA_ROOT=cls._media)
-        cls._media_override.enable()
+        cls._class_media = tempfile.mkdtemp(prefix="smk-dataio-test-")
+        cls._class_override = override_settings(MEDIA_ROOT=cls._class_media)
+        cls._class_override.enable()
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        cls._media_override.disable()
-        shutil.rmtree(cls._media, ignore_errors=True)
+        cls._class_override.disable()
+        shutil.rmtree(cls._class_media, ignore_errors=True)
+
+    def setUp(self):
+        media = tempfile.mkdtemp(prefix="smk-dataio-test-")
+        override = override_settings(MEDIA_ROOT=media)
+        override.enable()
+        self.addCleanup(shutil.rmtree, media, ignore_errors=True)
+        self.addCleanup(override.disable)
+        super().setUp()
 
 
 def store(content: bytes) -> tuple[str, int]:
