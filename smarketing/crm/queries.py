@@ -241,15 +241,40 @@ def _domain_term(term: str) -> str:
     return term
 
 
+SEARCH_CANDIDATES = 2000  # per searched column; above this a prefix is "dense" (see _search_any)
+
+
+def _search_any(qs: QuerySet, conditions: list) -> QuerySet:
+    """Rows matching any of the indexed prefix `conditions`, fast whatever the sort.
+
+    An OR of prefixes combined with ORDER BY ... LIMIT lets PostgreSQL walk the sort's index and filter,
+    which reads most of the table when the matches sit late in that order (a search for "lena" sorted by
+    email: every email before "lena." is read first; 3.5 s at 1M contacts). So each prefix is first read
+    from its own index, up to SEARCH_CANDIDATES ids, and a selective search becomes a primary-key IN list.
+    Only a dense prefix (more matches than that, e.g. one letter) keeps the plain OR, where matches are
+    common enough that the ordered walk finds a page quickly.
+    """
+    ids: set[int] = set()
+    for condition in conditions:
+        found = list(qs.model.objects.filter(condition).values_list("pk", flat=True)[: SEARCH_CANDIDATES + 1])
+        if len(found) > SEARCH_CANDIDATES:
+            combined = conditions[0]
+            for other in conditions[1:]:
+                combined |= other
+            return qs.filter(combined)
+        ids.update(found)
+    return qs.filter(pk__in=sorted(ids))
+
+
 def search_contacts(qs: QuerySet, term: str) -> QuerySet:
     """Email prefix, or name prefix (first name or "first last"), or last name prefix; all indexed."""
     if "@" in term:
-        return qs.filter(prefix_q("email", term))
-    return qs.filter(prefix_q("email", term) | prefix_q("name_key", term) | prefix_q("last_key", term))
+        return _search_any(qs, [prefix_q("email", term)])
+    return _search_any(qs, [prefix_q("email", term), prefix_q("name_key", term), prefix_q("last_key", term)])
 
 
 def search_companies(qs: QuerySet, term: str) -> QuerySet:
-    return qs.filter(prefix_q("name_key", term) | prefix_q("domain", _domain_term(term)))
+    return _search_any(qs, [prefix_q("name_key", term), prefix_q("domain", _domain_term(term))])
 
 
 def search_deals(qs: QuerySet, term: str) -> QuerySet:

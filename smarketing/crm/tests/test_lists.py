@@ -4,6 +4,7 @@ import csv
 import io
 import re
 from html import unescape
+from unittest import mock
 
 from django.db import connection
 from django.test import TestCase
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from smarketing.core.models import AuditEntry
+from smarketing.crm import queries
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Company, Contact, Deal, LifecycleChange, PropertyDefinition
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
@@ -86,6 +88,13 @@ class ContactSearchAndFilterTests(TestCase):
         self.assertEqual(self.ids("?q=smi"), {s})
         self.assertEqual(self.ids("?q=ane"), set())  # prefix search, not substring
         self.assertEqual(self.ids("?q=%20%20"), {j, s, a})  # blank search is no search
+
+    def test_dense_prefixes_give_the_same_rows(self):
+        # Above SEARCH_CANDIDATES matches per column the search keeps the plain OR; the rows must not change.
+        with mock.patch.object(queries, "SEARCH_CANDIDATES", 1):
+            self.assertEqual(self.ids("?q=do"), {self.jane.pk, self.ann.pk})
+            self.assertEqual(self.ids("?q=jane+d&sort=email"), {self.jane.pk})
+            self.assertEqual(self.ids("?q=j"), {self.jane.pk, self.john.pk})
 
     def test_builtin_filters(self):
         j, s, a = self.jane.pk, self.john.pk, self.ann.pk
