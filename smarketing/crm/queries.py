@@ -75,6 +75,7 @@ class Filter:
     options: list[tuple[str, str]] = field(default_factory=list)
     more: bool = False  # shown under "More filters" rather than in the first row
     value: str = ""  # the accepted value after parsing, for re-rendering and links
+    display: str = ""  # how the accepted value reads in its box, when that differs from the value
 
 
 @dataclass
@@ -164,6 +165,8 @@ def resolve_company(text: str) -> Company:
     text = (text or "").strip()
     if not text:
         raise BadValue("Type a company name or domain")
+    if text.isdigit():
+        text = f"#{text}"  # links from record pages pass the bare id
     match = _TRAILING_ID.search(text)
     if match:
         company = Company.objects.filter(pk=int(match.group(1))).first()
@@ -194,7 +197,7 @@ def resolve_company(text: str) -> Company:
 def resolve_contact(text: str) -> Contact:
     """The contact with this email address (any case), or with "#id"."""
     text = (text or "").strip()
-    if text.startswith("#"):
+    if text.startswith("#") or text.isdigit():
         contact = Contact.objects.filter(pk=parse_id(text)).first()
     else:
         contact = Contact.objects.filter(email=text.lower()).first()
@@ -316,9 +319,12 @@ def owner_filter(user, users: list[User]) -> Filter:
 
 def company_filter() -> Filter:
     def apply(qs, raw):
-        return qs.filter(company=resolve_company(raw))
+        company = resolve_company(raw)
+        f.display = company_label(company)
+        return qs.filter(company=company)
 
-    return Filter("company", "Company", "company", apply)
+    f = Filter("company", "Company", "company", apply)
+    return f
 
 
 def source_filter() -> Filter:

@@ -254,7 +254,7 @@ class CompanyAndDealFormTests(TestCase):
 
     def test_deal_create_with_stage_company_and_primary_contact(self):
         stage = default_pipeline().stages.order_by("position")[1]
-        response = self.client.get(reverse("deal_create") + f"?contact={self.jane.email}")
+        response = self.client.get(reverse("deal_create") + f"?contact={self.jane.pk}")  # as record pages link
         self.assertContains(response, 'value="jane@acme.com"')
         self.assertContains(response, 'value="Acme Corp (acme.com)"')  # the contact's company, prefilled
         data = {
@@ -316,9 +316,12 @@ class DeleteAndMergeTests(TestCase):
         contact = make_contact(None, owner=self.cast["bob"])
         url = reverse("contact_delete", args=[contact.pk])
         self.client.force_login(self.cast["bob"])
-        self.assertEqual(self.client.get(url).status_code, 405)
+        self.assertEqual(self.client.get(url).status_code, 403)
         self.assertEqual(self.client.post(url).status_code, 403)
         self.client.force_login(self.cast["carol"])
+        response = self.client.get(url)  # a plain link asks first; nothing is deleted by a GET
+        self.assertContains(response, f'<form method="post" action="{url}"')
+        self.assertTrue(Contact.objects.filter(pk=contact.pk).exists())
         response = self.client.post(url, follow=True)
         self.assertRedirects(response, reverse("contact_list"))
         self.assertContains(response, "Deleted contact")

@@ -110,6 +110,9 @@ class ContactSearchAndFilterTests(TestCase):
     def test_company_filter_by_label_id_and_unambiguous_domain(self):
         self.assertEqual(self.ids("?company=Acme+Corp+%28acme.com%29"), {self.jane.pk})
         self.assertEqual(self.ids(f"?company=%23{self.acme.pk}"), {self.jane.pk})
+        response = self.client.get(reverse("contact_list") + f"?company={self.acme.pk}")  # record pages link ids
+        self.assertEqual(set(row_ids(response)), {self.jane.pk})
+        self.assertContains(response, 'value="Acme Corp (acme.com)"')
         self.assertEqual(self.ids("?company=acme.com"), {self.jane.pk})
         response = self.client.get(reverse("contact_list") + "?company=Acme+Corp")
         self.assertContains(response, "Several companies are called")  # two companies share the name

@@ -506,23 +506,27 @@ def _save_edit(kind: Kind, obj, form, data: dict, user) -> None:
 # Delete and merge
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def contact_delete(request, pk):
     return _delete(request, KINDS["contact"], pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def company_delete(request, pk):
     return _delete(request, KINDS["company"], pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def deal_delete(request, pk):
     return _delete(request, KINDS["deal"], pk)
 
 
 def _delete(request, kind: Kind, pk: int):
+    """GET asks for confirmation (for plain links and browsers without JS); only POST deletes."""
     obj = get_object_or_404(kind.model, pk=pk)
+    if request.method == "GET":
+        access.require(request.user, "delete", obj)
+        return render(request, "crm/form_delete.html", {"kind": kind, "obj": obj})
     name = str(obj)
     services.delete_record(obj, actor=request.user)  # PermissionDenied becomes a 403
     messages.success(request, f"Deleted {kind.label} “{name}”.")
