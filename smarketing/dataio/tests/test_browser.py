@@ -13,11 +13,11 @@ from playwright.sync_api import expect
 from smarketing.crm.models import Contact
 
 CSV = (
-    "Email,First Name,Last Name,Role,Lifecycle Stage\n"
-    "ada@example.com,Ada,Lovelace,Analyst,marketingqualifiedlead\n"
-    "grace@example.com,Grace,<b>Hopper</b>,Admiral,lead\n"
-    "not-an-email,X,Y,Z,lead\n"
-).encode()
+    b"Email,First Name,Last Name,Role,Lifecycle Stage\n"
+    b"ada@example.com,Ada,Lovelace,Analyst,marketingqualifiedlead\n"
+    b"grace@example.com,Grace,<b>Hopper</b>,Admiral,lead\n"
+    b"not-an-email,X,Y,Z,lead\n"
+)
 
 
 @pytest.mark.browser
