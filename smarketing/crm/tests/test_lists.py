@@ -172,6 +172,8 @@ class ContactSearchAndFilterTests(TestCase):
             reverse("contact_list") + "?q=jane&lifecycle=&owner=me&company=&sort=newest&bogus=1", HTTP_HX_REQUEST="true"
         )
         self.assertEqual(response["HX-Push-Url"], "/contacts/?q=jane&owner=me")  # a clean address bar
+        # The swapped rows carry where a bulk action returns to: the list as filtered now.
+        self.assertContains(response, '<input type="hidden" name="next" value="/contacts/?q=jane&amp;owner=me">')
         # A history restore (back button after the cache was dropped) needs the whole page.
         full = self.client.get(reverse("contact_list"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
         self.assertIn("<html", full.content.decode())

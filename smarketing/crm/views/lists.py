@@ -102,6 +102,9 @@ def _list_page(request, kind: Kind):
     for row in page.rows:
         row.custom_cells = [_custom_display(d, row.custom.get(d.key)) for d in columns]
     params = records.params()
+    after = request.GET.get("after")
+    current = urlencode([*params, ("after", after)] if after and page.has_previous else params)
+    list_url = reverse(kind.list)
     context = {
         "kind": kind,
         "records": records,
@@ -114,16 +117,15 @@ def _list_page(request, kind: Kind):
         "can_export": access.can(user, "export"),
         "can_delete": access.can(user, "delete"),
         "lifecycle_choices": LifecycleStage.choices,
-        "list_url": reverse(kind.list),
+        "list_url": list_url,
+        "current_url": list_url + (f"?{current}" if current else ""),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = f"crm/list_{kind.plural}_rows.html" if partial else f"crm/list_{kind.plural}.html"
     response = render(request, template, context)
     if partial:
         # The address bar gets the accepted parameters only, not every empty field of the filter form.
-        after = request.GET.get("after")
-        current = urlencode([*params, ("after", after)] if after else params)
-        response["HX-Push-Url"] = context["list_url"] + (f"?{current}" if current else "")
+        response["HX-Push-Url"] = context["current_url"]
     # The same URL answers a full page or the rows partial; caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
