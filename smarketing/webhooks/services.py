@@ -182,6 +182,11 @@ def prune_deliveries(now=None) -> int:
     return deleted
 
 
+def forget_object(object_type: str, object_id) -> int:
+    """Delete the delivery log entries (request bodies hold the record's data) of one record, for erasure."""
+    return Delivery.objects.filter(event__object_type=object_type, event__object_id=str(object_id)).delete()[0]
+
+
 _dispatch_lock = threading.Lock()
 _dispatch_pending_until = None
 

@@ -316,6 +316,14 @@ class DeliveryTests(ReceiverTestCase):
         self.assertEqual(services.prune_deliveries(), 1)
         self.assertEqual(set(Delivery.objects.values_list("id", flat=True)), {recent.id, waiting.id})
 
+    def test_erasing_a_record_forgets_its_deliveries(self):
+        endpoint = self.endpoint()
+        mine, other = self.delivery(endpoint), self.delivery(endpoint)
+        Event.objects.filter(id=other.event_id).update(object_id="2")
+        self.assertEqual(services.forget_object("crm.contact", 1), 1)
+        self.assertEqual(list(Delivery.objects.values_list("id", flat=True)), [other.id])
+        self.assertTrue(Event.objects.filter(id=mine.event_id).exists(), "the outbox is not the log's to delete")
+
     def test_test_events_and_redelivery(self):
         endpoint = self.endpoint()
         with self.captureOnCommitCallbacks(execute=True):
