@@ -3,14 +3,16 @@
 import datetime
 import re
 
+import pytest
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from smarketing.crm import services
-from smarketing.crm.defaults import default_pipeline
+from smarketing.crm.defaults import default_pipeline, install_defaults
 from smarketing.crm.models import Deal, DealStageChange, Pipeline, Stage
 from smarketing.crm.views.records import BOARD_COLUMN_LIMIT
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
@@ -260,3 +262,86 @@ class DealMoveTests(TestCase):
         self.assertTrue(self.move(deal, self.stages[4]).json()["ok"])
         deal.refresh_from_db()
         self.assertEqual(deal.status, "open")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# In a real browser: board.js drags cards, shows the server's refusal and asks for a lost reason.
+
+
+def _browser_cast():
+    # serialized_rollback should restore the migrations' teams and pipeline after an earlier transactional
+    # test flushed them, but under pytest-django with unittest classes in the session it does not: recreate.
+    from smarketing.accounts.models import Team
+
+    install_defaults(Team, Pipeline, Stage)
+    return make_cast()
+
+
+def _log_in(page, live_server, email: str) -> None:
+    from smarketing.testing import PASSWORD
+
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_dragging_a_card_moves_the_deal_or_explains_why_not(live_server, page):
+    cast = _browser_cast()
+    stages = list(default_pipeline().stages.order_by("position"))
+    movable = make_deal(None, name="Movable deal", amount="3000", stage=stages[2], owner=cast["bob"])
+    blocked = make_deal(None, name="Blocked deal", stage=stages[0], owner=cast["bob"])  # no contacts yet
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_viewport_size({"width": 2200, "height": 900})
+    _log_in(page, live_server, "bob@example.com")
+    page.goto(live_server.url + reverse("pipeline_board"))
+
+    # The card moves at once and goes back if the server refuses, so each step waits for the answer.
+    target = page.locator(f".board-column[data-stage-id='{stages[3].pk}']")
+    with page.expect_response(lambda r: "/move/" in r.url):
+        page.locator(f"#deal-card-{movable.pk}").drag_to(target.locator(".board-cards"))
+    expect(target.locator(f"#deal-card-{movable.pk}")).to_be_visible()
+    expect(target.locator("[data-column-count]")).to_have_text("1")
+    expect(target.locator("[data-column-total]")).to_have_text("$3,000")
+    expect(page.locator(f".board-column[data-stage-id='{stages[2].pk}'] [data-column-count]")).to_have_text("0")
+    movable.refresh_from_db()
+    assert movable.stage_id == stages[3].pk
+
+    with page.expect_response(lambda r: "/move/" in r.url):
+        page.locator(f"#deal-card-{blocked.pk}").drag_to(page.locator(f".board-column[data-stage-id='{stages[1].pk}']"))
+    expect(page.locator("#board-error")).to_have_text("Before leaving “Appointment scheduled”, fill in: Contacts.")
+    expect(page.locator(f".board-column[data-stage-id='{stages[0].pk}'] #deal-card-{blocked.pk}")).to_be_visible()
+    blocked.refresh_from_db()
+    assert blocked.stage_id == stages[0].pk
+
+    lost = page.locator(".board-column[data-stage-outcome='lost']")
+    page.once("dialog", lambda dialog: dialog.accept("Chose a competitor"))
+    with page.expect_response(lambda r: "/move/" in r.url):
+        page.locator(f"#deal-card-{movable.pk}").drag_to(lost.locator(".board-cards"))
+    expect(lost.locator(f"#deal-card-{movable.pk}")).to_be_visible()
+    movable.refresh_from_db()
+    assert (movable.status, movable.close_reason) == ("lost", "Chose a competitor")
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_move_form_on_a_card_works_from_the_keyboard(live_server, page):
+    cast = _browser_cast()
+    stages = list(default_pipeline().stages.order_by("position"))
+    deal = make_deal(None, name="Keyboard deal", stage=stages[2], owner=cast["bob"])
+    _log_in(page, live_server, "bob@example.com")
+    page.goto(live_server.url + reverse("pipeline_board"))
+    card = page.locator(f"#deal-card-{deal.pk}")
+    card.locator("summary").focus()
+    page.keyboard.press("Enter")
+    card.locator("select").select_option(str(stages[4].pk))
+    with page.expect_response(lambda r: "/move/" in r.url):
+        card.locator("button").click()
+    expect(page.locator(f".board-column[data-stage-id='{stages[4].pk}'] #deal-card-{deal.pk}")).to_be_visible()
+    deal.refresh_from_db()
+    assert deal.stage_id == stages[4].pk

@@ -3,11 +3,13 @@
 import datetime
 import re
 
+import pytest
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
@@ -606,3 +608,69 @@ class QueryCountTests(TestCase):
         timeline_sql = [q["sql"] for q in ctx.captured_queries if "timeline_touchpoint" in q["sql"]]
         self.assertTrue(timeline_sql and all("LIMIT 31" in sql for sql in timeline_sql), timeline_sql)
         self.assertFalse([q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# In a real browser: htmx quick actions, team tabs and "Load more" (CSP on, so no inline script may run).
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_log_a_call_filter_by_team_and_load_more_in_the_browser(live_server, page):
+    from smarketing.accounts.models import Team as UserTeam
+    from smarketing.crm.defaults import install_defaults
+    from smarketing.crm.models import Pipeline, Stage
+    from smarketing.testing import PASSWORD
+
+    # serialized_rollback does not restore the migrations' teams after an earlier flush: recreate them.
+    install_defaults(UserTeam, Pipeline, Stage)
+    cast = make_cast()
+    contact = make_contact(None, first_name="Jane", last_name="Browser", owner=cast["bob"])
+    start = timezone.now() - datetime.timedelta(days=40)
+    for i in range(35):
+        record_touch(
+            kind=Kind.EMAIL_OPENED,
+            team=Team.MARKETING,
+            contact=contact,
+            summary=f"Opened newsletter {i}",
+            occurred_at=start + datetime.timedelta(days=i),
+        )
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", "bob@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(live_server.url + reverse("contact_detail", args=[contact.pk]))
+
+    # Log a call: the form is checked, then the new item appears on top of the timeline without a reload.
+    page.click("[data-tab='qa-call']")
+    with page.expect_response(lambda r: "/activity/" in r.url):
+        page.click("#qa-call button[type=submit]")
+    expect(page.locator("#qa-call .error")).to_have_text("This field is required.")
+    page.fill("#id_call_summary", "Talked about the rollout")
+    page.select_option("#id_call_outcome", "Connected")
+    page.fill("#id_call_body", "Wants <b>SSO</b> first")
+    with page.expect_response(lambda r: "/activity/" in r.url):
+        page.click("#qa-call button[type=submit]")
+    first = page.locator("#timeline-list > li").first
+    expect(first).to_contain_text("Talked about the rollout")
+    expect(first).to_contain_text("Outcome: Connected")
+    expect(first.locator(".body")).to_have_text("Wants <b>SSO</b> first")
+    expect(page.locator("#id_call_summary")).to_have_value("")
+    assert Touchpoint.objects.filter(contact=contact, kind=Kind.CALL_LOGGED).count() == 1
+
+    # Team tabs swap the timeline in place; "Load more" appends the next page once.
+    with page.expect_response(lambda r: "/timeline/" in r.url):
+        page.click(".timeline-tabs a:has-text('Marketing')")
+    expect(page.locator(".timeline-tabs a.active")).to_have_text("Marketing")
+    expect(page.locator("#timeline-list .timeline-item")).to_have_count(30)
+    expect(page.locator("#timeline-list")).not_to_contain_text("Talked about the rollout")
+    with page.expect_response(lambda r: "cursor=" in r.url):
+        page.click("text=Load more")
+    expect(page.locator("#timeline-list .timeline-item")).to_have_count(35)
+    expect(page.locator("text=Load more")).to_have_count(0)
+    expect(page.locator("#timeline-list")).to_contain_text("Opened newsletter 0")
+    assert errors == []
