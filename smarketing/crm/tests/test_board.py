@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline, install_defaults
 from smarketing.crm.models import Deal, DealStageChange, Pipeline, Stage
-from smarketing.crm.views.records import BOARD_COLUMN_LIMIT
+from smarketing.crm.views.records.board import BOARD_COLUMN_LIMIT
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
 
 CARD = re.compile(r'id="deal-card-(\d+)"')

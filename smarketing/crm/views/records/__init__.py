@@ -1,0 +1,38 @@
+"""Record pages (the 360° view), the unified timeline, quick actions, the deal page, the pipeline board,
+"my work" home and tasks. crm/urls.py routes to the names below.
+
+common.py   formatting, permission answers and lookups shared by the others
+forms.py    the small forms: quick actions, lifecycle change, deal stage move
+pages.py    contact, company and deal pages, their timeline and quick actions
+board.py    the pipeline board and deal_move
+work.py     "my work" home, the task list and task_complete
+"""
+
+from smarketing.crm.views.records.board import deal_move, pipeline_board
+from smarketing.crm.views.records.pages import (
+    add_note,
+    add_task,
+    company_detail,
+    contact_detail,
+    contact_lifecycle,
+    deal_detail,
+    log_activity,
+    timeline_partial,
+)
+from smarketing.crm.views.records.work import home, task_complete, task_list
+
+__all__ = [
+    "add_note",
+    "add_task",
+    "company_detail",
+    "contact_detail",
+    "contact_lifecycle",
+    "deal_detail",
+    "deal_move",
+    "home",
+    "log_activity",
+    "pipeline_board",
+    "task_complete",
+    "task_list",
+    "timeline_partial",
+]

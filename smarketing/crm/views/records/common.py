@@ -1,0 +1,140 @@
+"""Helpers shared by the record pages, the board and "my work": formatting, permission answers, lookups."""
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from smarketing.accounts.models import Role, User
+from smarketing.crm import services
+from smarketing.crm.models import Company, Contact, Deal, Note, PropertyDefinition, Task
+from smarketing.timeline.models import Kind, Touchpoint
+
+RECORD_MODELS = {"contact": Contact, "company": Company, "deal": Deal}
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def money(amount, currency: str) -> str:
+    amount = Decimal(amount or 0)
+    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{text}" if sign else f"{text} {currency}"
+
+
+def duration(seconds: float | None) -> str:
+    """A compact time span for stage history: "3 d 4 h", "5 h 12 min", "7 min"."""
+    if seconds is None:
+        return "—"
+    seconds = max(int(seconds), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "< 1 min"
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def is_htmx(request) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def forbidden(request, exc: Exception):
+    message = str(exc) or "You do not have permission to do that."
+    if wants_json(request):
+        return JsonResponse({"ok": False, "error": message}, status=403)
+    if is_htmx(request):
+        # records.js shows plain-text error bodies of htmx requests in a toast.
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "crm/record_forbidden.html", {"message": message}, status=403)
+
+
+def safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+def add_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the field it names when the form has it."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def get_record(kind: str, pk: int):
+    model = RECORD_MODELS.get(kind)
+    if model is None:
+        raise Http404("Unknown record type")
+    related = {Contact: ("company", "owner"), Company: ("owner",), Deal: ("company", "owner", "stage")}[model]
+    return get_object_or_404(model.objects.select_related(*related), pk=pk)
+
+
+def record_url(kind: str, obj) -> str:
+    return reverse(f"{kind}_detail", args=[obj.pk])
+
+
+def _format_custom(definition: PropertyDefinition, value) -> str | None:
+    if value in (None, "", []):
+        return None
+    kind = definition.type
+    if kind == PropertyDefinition.Type.BOOLEAN:
+        return "Yes" if value is True else "No" if value is False else str(value)
+    if kind == PropertyDefinition.Type.DATE:
+        try:
+            return date_format(datetime.date.fromisoformat(str(value)), "M j, Y")
+        except ValueError:
+            return str(value)
+    if kind == PropertyDefinition.Type.NUMBER and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def custom_props(kind: str, obj) -> list[tuple[str, str | None]]:
+    custom = obj.custom if isinstance(obj.custom, dict) else {}
+    return [
+        (d.label, _format_custom(d, custom.get(d.key))) for d in PropertyDefinition.objects.filter(object_type=kind)
+    ]
+
+
+def assignable_users():
+    return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
+
+
+def decorate_touches(touches: list[Touchpoint]) -> None:
+    """Attach what the template shows besides the summary: the note's HTML, a logged call's notes, a reason."""
+    note_ids = {}
+    for touch in touches:
+        details = touch.details if isinstance(touch.details, dict) else {}
+        touch.body_text = details.get("body") if isinstance(details.get("body"), str) else ""
+        touch.outcome = details.get("outcome") if isinstance(details.get("outcome"), str) else ""
+        touch.reason = details.get("reason") if isinstance(details.get("reason"), str) else ""
+        touch.note_html = ""
+        note_id = details.get("note_id")
+        if touch.kind == Kind.NOTE_ADDED and isinstance(note_id, int) and not isinstance(note_id, bool):
+            note_ids[note_id] = touch
+    if note_ids:
+        # One query for every note on the page; the body was sanitized by services.add_note when stored.
+        for note_id, body in Note.objects.filter(pk__in=list(note_ids)).values_list("id", "body"):
+            note_ids[note_id].note_html = body
+
+
+def completable(tasks: list[Task], user) -> list[Task]:
+    """Mark the tasks this user may tick off, so the page offers the button only where it works."""
+    for task in tasks:
+        task.can_complete = services.can_change_task(user, task)
+    return tasks
