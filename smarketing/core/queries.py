@@ -2,6 +2,7 @@
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +37,8 @@ def _encode(values: list) -> str:
             return {"dt": v.isoformat()}
         if isinstance(v, Decimal):
             return {"dec": str(v)}
+        if isinstance(v, uuid.UUID):
+            return str(v)
         return v
 
     raw = json.dumps([conv(v) for v in values], separators=(",", ":")).encode()

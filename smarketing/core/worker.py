@@ -29,9 +29,12 @@ def beat(worker_id: str, started_at) -> None:
 
 def start_heartbeat(worker_id: str) -> threading.Event:
     """Beat now and then every HEARTBEAT_SECONDS in a daemon thread, until the returned event is set."""
+    from smarketing.jobs.periodic import run_due_periodic_jobs_safely
+
     stop = threading.Event()
     started_at = timezone.now()
     beat(worker_id, started_at)
+    run_due_periodic_jobs_safely()
 
     def loop():
         while not stop.wait(HEARTBEAT_SECONDS):
@@ -39,11 +42,20 @@ def start_heartbeat(worker_id: str) -> threading.Event:
                 beat(worker_id, started_at)
             except Exception:  # the next beat retries; a dead DB shows up in /healthz anyway
                 logger.warning("worker heartbeat failed", exc_info=True)
+            else:
+                # Each beat also enqueues the periodic jobs that are due (claimed once per period, however
+                # many workers beat).
+                run_due_periodic_jobs_safely()
             finally:
                 close_old_connections()
 
     threading.Thread(target=loop, name="heartbeat", daemon=True).start()
     return stop
+
+
+def forget(worker_id: str) -> None:
+    """A worker that exits cleanly removes its heartbeat, so /healthz and the job list only show live ones."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
 
 
 def new_worker_id() -> str:

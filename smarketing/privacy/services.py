@@ -48,6 +48,7 @@ from smarketing.crm.serialize import record_dict
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.queries import CONTACT_TYPE
 from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.webhooks.services import forget_object
 
 ERASED = "[erased]"
 EXPORT_FORMAT = "smarketing-privacy-export/1"
@@ -590,6 +591,11 @@ def scrub_events(erasure: Erasure) -> int:
     return changed
 
 
+def scrub_webhook_deliveries(erasure: Erasure) -> int:
+    """Webhook delivery logs keep the request bodies that were sent, which hold the person's data."""
+    return sum(forget_object(CONTACT_TYPE, object_id) for object_id in erasure.object_ids)
+
+
 # Run in this order by erase_contact(), all in one transaction. Each returns how many rows it changed; the
 # counts are kept on the ErasureRecord. See the module docstring before adding one.
 SCRUBBERS: list[Scrubber] = [
@@ -601,6 +607,7 @@ SCRUBBERS: list[Scrubber] = [
     scrub_mentions,
     scrub_audit,
     scrub_events,
+    scrub_webhook_deliveries,
 ]
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from smarketing.core.models import WorkerHeartbeat
+from smarketing.core.worker import start_heartbeat
 from smarketing.jobs import periodic as periodic_module
 from smarketing.jobs import tasks as job_tasks
 from smarketing.jobs.models import PeriodicSchedule
@@ -78,8 +79,9 @@ class PeriodicScheduleTests(TestCase):
         self.assertEqual(jobs[job_tasks.prune_job_results.module_path].every, timedelta(hours=1))
 
     def test_a_worker_heartbeat_runs_the_scheduler(self):
-        with self.captureOnCommitCallbacks(execute=True):
-            WorkerHeartbeat.objects.create(worker_id="w1", hostname="h", pid=1)
+        stop = start_heartbeat("w1")
+        stop.set()
+        self.assertTrue(WorkerHeartbeat.objects.filter(worker_id="w1").exists())
         self.assertTrue(DBTaskResult.objects.filter(task_path=job_tasks.reap_lost_jobs.module_path).exists())
         self.assertTrue(PeriodicSchedule.objects.filter(task_path=job_tasks.prune_job_results.module_path).exists())
 

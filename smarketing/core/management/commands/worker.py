@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from smarketing.core.worker import new_worker_id, start_heartbeat
+from smarketing.core.worker import forget, new_worker_id, start_heartbeat
 
 
 class Command(BaseCommand):
@@ -26,9 +26,10 @@ class Command(BaseCommand):
                 queue_name=queue,
                 batch=batch,
                 interval=interval,
-                worker_id=worker_id[:64],
+                worker_id=worker_id,
                 reload=False,
                 verbosity=options["verbosity"],
             )
         finally:
             stop.set()
+            forget(worker_id)
