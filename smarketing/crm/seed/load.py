@@ -13,6 +13,7 @@ While the indexes are gone the tables are locked; seeding is for empty or dedica
 """
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -114,7 +115,7 @@ class PostgresLoader(Loader):
     def prepare(self, bulk_tables: Iterable[str]) -> None:
         with connection.cursor() as cursor:
             # Settings for this transaction only: index builds sort in memory, commit need not wait for fsync.
-            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{_index_memory()}'")
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
             # Rows written earlier in this transaction leave deferred foreign-key checks pending, and a table
@@ -177,6 +178,23 @@ class PostgresLoader(Loader):
                 )
             for spec in self.specs.values():
                 self._timed(f"analyze {spec.table}", f"ANALYZE {self.quote(spec.table)}", cursor)
+
+
+def _index_memory() -> str:
+    """Sort memory for re-creating indexes: 20M touchpoint keys need ~1.3 GB to sort without spilling to disk.
+
+    Sized from this machine's memory (the seed usually runs beside its database); the setting only lasts for
+    the seed's transaction and is only used while an index is built.
+    """
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 0
+    if ram >= 16 * 2**30:
+        return "2GB"
+    if ram >= 4 * 2**30:
+        return "1GB"
+    return "256MB"
 
 
 class SqliteLoader(Loader):
