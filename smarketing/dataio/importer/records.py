@@ -8,6 +8,8 @@ contact_created touchpoint per new contact, lifecycle/owner touchpoints and even
 audit entry per record, the import writes one summary entry (see runner.finish).
 """
 
+from operator import itemgetter
+
 from django.utils import timezone
 
 from smarketing.core.models import Origin
@@ -124,7 +126,8 @@ class Planner:
         for state, pk in zip(self.new, ids, strict=True):
             state["id"] = pk
         self.before_insert()
-        table.insert([tuple(state[name] for name in self.attnames) for state in self.new])
+        row_of = itemgetter(*self.attnames)
+        table.insert([row_of(state) for state in self.new])
         rows = []
         for state in self.changed.values():
             state["updated_at"] = self.now
@@ -174,7 +177,7 @@ class CompanyResolver:
                 self.by_name.setdefault(row["name_key"], row)
 
     def find(self, name: str | None, domain: str | None, mail_domain: str | None, create: bool) -> dict | None:
-        """Domain beats name; a name alone also tries the email's domain; with `create`, a missing one is made."""
+        """Domain beats name; with neither, the email's domain finds an existing one; `create` makes missing ones."""
         if domain:
             found = self.by_domain.get(domain)
             if found is None and name:
@@ -182,10 +185,13 @@ class CompanyResolver:
                 found = by_name if by_name is not None and not by_name["domain"] else None
             return found or (self._create(name or domain, domain) if create else None)
         if name:
+            # The company the row names, even when the email's domain belongs to another one (a subsidiary, an
+            # agency); a new company takes the email's domain when no other company has it.
             found = self.by_name.get(company_key(name))
-            if found is None and mail_domain:
-                found = self.by_domain.get(mail_domain)
-            return found or (self._create(name, mail_domain) if create else None)
+            if found is None and create:
+                free = mail_domain if mail_domain and mail_domain not in self.by_domain else None
+                found = self._create(name, free)
+            return found
         if mail_domain:
             return self.by_domain.get(mail_domain)
         return None
@@ -205,11 +211,13 @@ class CompanyResolver:
         table = Table(Company, COMPANY_ATTNAMES)
         for state, pk in zip(self.new, table.allocate_ids(len(self.new)), strict=True):
             state["id"] = pk
-        table.insert([tuple(state[name] for name in COMPANY_ATTNAMES) for state in self.new])
+        row_of = itemgetter(*COMPANY_ATTNAMES)
+        table.insert([row_of(state) for state in self.new])
         self.result.companies_created += len(self.new)
+        new, self.new = self.new, []
         if not self.job.send_events:
             return
-        for state in self.new:
+        for state in new:
             self.writes.event(
                 "company.created", Company, state["id"], payload("company", state, COMPANY_ATTNAMES), self.now
             )
@@ -226,17 +234,15 @@ class ContactPlanner(Planner):
     plain = CONTACT_PLAIN
     object_name = "contact"
 
-    def run(self, rows: list) -> None:
-        """`rows`: (record, values) pairs whose cells parsed cleanly."""
-        emails = {v["email"] for _, v in rows if "email" in v}
-        ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
-        self.by_email, self.by_ext = {}, {}
-        for state in fetch(Contact, self.attnames, {"email": emails, "external_id": ext_ids}, lock=True):
-            self.by_email[state["email"]] = state
-            if state["external_id"]:
-                self.by_ext[state["external_id"]] = state
-        self.companies = CompanyResolver(self.job, self.result, self.writes)
-        self.uses_companies = bool({"company_name", "company_domain"} & self.job.mapped)
+    @staticmethod
+    def resolve_companies(job: Job, rows: list, result: ChunkResult, writes: Writes) -> "CompanyResolver":
+        """Find the companies the rows name, by domain or name, and create the missing ones.
+
+        The runner commits this in a short transaction of its own before the chunk's: so a chunk never creates
+        a company another chunk (running on another connection) cannot see yet. A row rejected later in its
+        chunk may therefore leave behind the company it named.
+        """
+        resolver = CompanyResolver(job, result, writes)
         domains, names = set(), set()
         for _, values in rows:
             if values.get("company_domain"):
@@ -245,12 +251,34 @@ class ContactPlanner(Planner):
                 names.add(company_key(values["company_name"]))
             if values.get("email") and (mail_domain := email_domain(values["email"])):
                 domains.add(mail_domain)
-        self.companies.load(domains, names)
+        resolver.load(domains, names)
+        for _, values in rows:
+            name, domain = values.get("company_name"), values.get("company_domain")
+            if name or domain:
+                mail = email_domain(values["email"]) if values.get("email") else None
+                resolver.find(name, domain, mail, create=True)
+        resolver.write()
+        writes.flush()
+        return resolver
+
+    def run(self, rows: list, companies: "CompanyResolver", on_locked=None) -> None:
+        """`rows`: (record, values) pairs whose cells parsed cleanly; `companies` from resolve_companies()."""
+        emails = {v["email"] for _, v in rows if "email" in v}
+        ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
+        self.by_email, self.by_ext = {}, {}
+        for state in fetch(Contact, self.attnames, {"email": emails, "external_id": ext_ids}, lock=True):
+            self.by_email[state["email"]] = state
+            if state["external_id"]:
+                self.by_ext[state["external_id"]] = state
+        if on_locked is not None:
+            on_locked()
+        self.companies = companies
+        companies.result, companies.writes = self.result, self.writes
         self.transitions: list[tuple[dict, str, str]] = []
         self.owner_changes: list[dict] = []
         for record, values in rows:
             self.row(record, values)
-        self.companies.write()
+        companies.write()  # normally nothing left: only if a row's stored email named another domain
         self.write_records()
         self.write_history()
         self.writes.flush()
@@ -410,7 +438,7 @@ class CompanyPlanner(Planner):
     plain = COMPANY_PLAIN
     object_name = "company"
 
-    def run(self, rows: list) -> None:
+    def run(self, rows: list, on_locked=None) -> None:
         ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
         domains = {v["domain"] for _, v in rows if v.get("domain")}
         names = {company_key(v["name"]) for _, v in rows if v.get("name")}
@@ -418,6 +446,8 @@ class CompanyPlanner(Planner):
         where = {"domain": domains, "name_key": names, "external_id": ext_ids}
         for state in fetch(Company, self.attnames, where, lock=True):
             self._index(state)
+        if on_locked is not None:
+            on_locked()
         self.owner_changes: list[dict] = []
         for record, values in rows:
             self.row(record, values)

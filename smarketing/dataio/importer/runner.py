@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
 RETRIES = 3
+COMPANY_LOCK = 0x5D17_0001  # pg_advisory_xact_lock key: creating companies for contact rows
 DATE_KINDS = ("date", "datetime", "custom_date")
 
 
@@ -129,10 +130,19 @@ def _run(imp: Import, progress) -> None:
     if len(header) != len(imp.mapping):
         raise FileProblem("The file's columns changed since it was mapped; upload it again.")
     context = _context(imp)
-    for chunk in _in_background(_cleaned_chunks(rows, job, skip=imp.next_row)):
-        commit_chunk(imp, job, chunk, context)
-        if progress:
-            progress(imp)
+    chunks = _in_background(_cleaned_chunks(rows, job, skip=imp.next_row))
+    if _can_pipeline(imp):
+        while True:
+            leftover = Pipeline(imp, job, context, progress).run(chunks)
+            if not leftover:
+                break
+            for chunk in leftover:  # after a conflict: the chunks that were in flight, one at a time
+                commit_chunk(imp, job, chunk, context)
+    else:
+        for chunk in chunks:
+            commit_chunk(imp, job, chunk, context)
+            if progress:
+                progress(imp)
     finish(imp)
     if progress:
         progress(imp)
@@ -246,8 +256,8 @@ def prepass(imp: Import, job: Job, path: Path) -> tuple[int, str, list[str]]:
     return count, order, warnings
 
 
-def process(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> ChunkResult:
-    """Decide and write one chunk; the caller holds the transaction."""
+def split(chunk: list[Cleaned]) -> tuple[ChunkResult, list]:
+    """Rows rejected while reading or parsing get their outcome here; the rest go on to be written."""
     result = ChunkResult()
     rows = []
     for record, values, problems in chunk:
@@ -259,54 +269,112 @@ def process(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> Chunk
             result.reject(record, "None of the imported columns has a value in this row.")
         else:
             rows.append((record, values))
+    return result, rows
+
+
+def _fast_commit() -> None:
+    if connection.vendor == "postgresql":
+        # A chunk's rows and the resume point commit together, so a commit lost in an operating system crash is
+        # simply redone on resume: no need to wait for the disk on every chunk.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def company_phase(imp: Import, job: Job, rows: list):
+    """Contacts: create the companies the rows name, committed before the chunk (see resolve_companies)."""
+    if imp.object_type != ObjectType.CONTACT:
+        return None
+    result, writes = ChunkResult(), Writes()
+    with transaction.atomic():
+        _fast_commit()
+        if connection.vendor == "postgresql" and {"company_name", "company_domain"} & job.mapped:
+            # Imports running at the same time must not both create a company that only has a name.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPANY_LOCK])
+        resolver = ContactPlanner.resolve_companies(job, rows, result, writes)
+        if result.companies_created:
+            Import.objects.filter(pk=imp.pk).update(companies_created=F("companies_created") + result.companies_created)
+    return resolver, result.companies_created
+
+
+def write_chunk(
+    imp: Import,
+    job: Job,
+    chunk: list[Cleaned],
+    result: ChunkResult,
+    rows: list,
+    context: dict,
+    companies,
+    start: int,
+    *,
+    on_locked=None,
+    before_commit=None,
+) -> None:
+    """Decide and write one chunk and move the resume point; the caller holds the transaction.
+
+    `on_locked` runs once the chunk's existing records are locked; `before_commit` just before the resume point
+    moves (the pipeline uses both to keep chunks in file order).
+    """
     writes = Writes()
     if imp.object_type == ObjectType.CONTACT:
-        ContactPlanner(job, result, writes).run(rows)
+        ContactPlanner(job, result, writes).run(rows, companies, on_locked)
     elif imp.object_type == ObjectType.COMPANY:
-        CompanyPlanner(job, result, writes).run(rows)
+        CompanyPlanner(job, result, writes).run(rows, on_locked)
     else:
         DealPlanner(job, result, writes, context["stages"], context["users"]).run(rows)
     outcomes = result.created + result.updated + result.unchanged + len(result.rejected)
     if outcomes != len(chunk):  # every row ends in exactly one outcome; anything else is a bug, stop loudly
         raise AssertionError(f"chunk of {len(chunk)} rows produced {outcomes} outcomes")
-    return result
+    RejectedRow.objects.bulk_create(
+        [
+            RejectedRow(
+                import_run=imp,
+                row_number=number,
+                reason=_storable(reason[:2000]),
+                cells=[_storable(cell[:1000]) for cell in cells],
+            )
+            for number, reason, cells in result.rejected
+        ]
+    )
+    if before_commit is not None:
+        before_commit()
+    # Conditional on the resume point this chunk starts at: if another worker took the import over (it thought
+    # we were dead), or an earlier chunk did not commit, this chunk rolls back instead of being counted twice.
+    moved = Import.objects.filter(pk=imp.pk, status=Import.Status.RUNNING, next_row=start).update(
+        next_row=start + len(chunk),
+        created=F("created") + result.created,
+        updated=F("updated") + result.updated,
+        unchanged=F("unchanged") + result.unchanged,
+        rejected=F("rejected") + len(result.rejected),
+        padded=F("padded") + result.padded,
+        companies_created=F("companies_created") + result.companies_created,
+        heartbeat_at=timezone.now(),
+    )
+    if moved != 1:
+        raise ClaimLost()
+
+
+def _absorb(imp: Import, chunk: list[Cleaned], result: ChunkResult, companies_created: int) -> None:
+    imp.next_row += len(chunk)
+    imp.created += result.created
+    imp.updated += result.updated
+    imp.unchanged += result.unchanged
+    imp.rejected += len(result.rejected)
+    imp.padded += result.padded
+    imp.companies_created += result.companies_created + companies_created
 
 
 def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> None:
+    """Process one chunk on this thread's connection, retrying it after a conflict."""
+    created_companies = 0
     for attempt in range(1, RETRIES + 1):
         try:
+            result, rows = split(chunk)
+            companies, made = company_phase(imp, job, rows) or (None, 0)
+            created_companies += made
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # The chunk's rows and the resume point commit together, so a commit lost in an operating
-                    # system crash is simply redone on resume: no need to wait for the disk on every chunk.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                result = process(imp, job, chunk, context)
-                RejectedRow.objects.bulk_create(
-                    [
-                        RejectedRow(
-                            import_run=imp,
-                            row_number=number,
-                            reason=_storable(reason[:2000]),
-                            cells=[_storable(cell[:1000]) for cell in cells],
-                        )
-                        for number, reason, cells in result.rejected
-                    ]
-                )
-                # Conditional on the resume point we started from: if another worker took over (it thought we
-                # were dead), this chunk rolls back instead of being counted twice.
-                moved = Import.objects.filter(pk=imp.pk, status=Import.Status.RUNNING, next_row=imp.next_row).update(
-                    next_row=imp.next_row + len(chunk),
-                    created=F("created") + result.created,
-                    updated=F("updated") + result.updated,
-                    unchanged=F("unchanged") + result.unchanged,
-                    rejected=F("rejected") + len(result.rejected),
-                    padded=F("padded") + result.padded,
-                    companies_created=F("companies_created") + result.companies_created,
-                    heartbeat_at=timezone.now(),
-                )
-                if moved != 1:
-                    raise ClaimLost()
+                _fast_commit()
+                write_chunk(imp, job, chunk, result, rows, context, companies, imp.next_row)
             break
         except (IntegrityError, OperationalError):
             # A record created concurrently by someone else (unique email/domain) or a locked SQLite database:
@@ -314,13 +382,161 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
             if attempt == RETRIES:
                 raise
             time.sleep(0.2 * attempt)
-    imp.next_row += len(chunk)
-    imp.created += result.created
-    imp.updated += result.updated
-    imp.unchanged += result.unchanged
-    imp.rejected += len(result.rejected)
-    imp.padded += result.padded
-    imp.companies_created += result.companies_created
+    _absorb(imp, chunk, result, created_companies)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Two chunks at a time (PostgreSQL)
+
+PIPELINE_WRITERS = 2
+
+
+def _can_pipeline(imp: Import) -> bool:
+    """Two connections only help on PostgreSQL, and only outside a transaction (a dry run or a test holds one)."""
+    return (
+        PIPELINE_WRITERS > 1
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and imp.object_type in (ObjectType.CONTACT, ObjectType.COMPANY)
+    )
+
+
+def chunk_keys(imp: Import, chunk: list[Cleaned]) -> set:
+    """The identities a chunk may create or lock; two chunks sharing one never run at the same time."""
+    keys = set()
+    for _record, values, problems in chunk:
+        if problems:
+            continue
+        for name in ("email", "external_id", "domain"):
+            if values.get(name):
+                keys.add((name, values[name]))
+        if imp.object_type == ObjectType.COMPANY and values.get("name"):
+            keys.add(("name", values["name"].strip().lower()))
+    return keys
+
+
+class _Stop(Exception):
+    """Another chunk failed; this one rolls back and is redone after it."""
+
+
+class Pipeline:
+    """Two chunks in flight on two database connections; chunks still lock, and commit, in file order.
+
+    On a single connection the database and Python take turns: while PostgreSQL checks foreign keys and
+    updates indexes for one chunk, nothing else happens. Here chunk k+1 is read, looked up and written while
+    chunk k commits. Safety rests on three rules:
+    - chunk k+1 takes its row locks only after chunk k holds all of its own, so a lock wait always points
+      from a later chunk to an earlier one and never forms a cycle;
+    - chunks whose rows share an email, external id or domain do not overlap at all (the later one waits for
+      the earlier commit), so neither can insert a duplicate the other cannot see yet; companies that contact
+      rows name are created before the chunk, in a transaction of their own (company_phase);
+    - the resume point only moves from chunk k's start to its end (a conditional UPDATE), so chunk k+1 cannot
+      commit before chunk k, even if this process were confused.
+    After any failure every chunk in flight rolls back, and the caller redoes them one at a time.
+    """
+
+    def __init__(self, imp: Import, job: Job, context: dict, progress):
+        self.imp, self.job, self.context, self.progress = imp, job, context, progress
+        self.cond = threading.Condition()
+        self.take = threading.Lock()
+        self.locked = -1  # highest chunk index whose rows are locked
+        self.committed = -1  # highest chunk index committed
+        self.failed = False
+        self.error: BaseException | None = None
+        self.keys: dict[int, set] = {}
+        self.leftover: dict[int, list[Cleaned]] = {}
+        self.index = 0
+        self.start = imp.next_row
+
+    def run(self, source: Iterator[list[Cleaned]]) -> list[list[Cleaned]]:
+        """Process chunks from `source` until it is empty or something fails; returns chunks still to do."""
+        self.source = source
+        threads = [threading.Thread(target=self.worker, name=f"import-writer-{n}") for n in range(PIPELINE_WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.error is not None:
+            raise self.error
+        return [self.leftover[k] for k in sorted(self.leftover)]
+
+    def worker(self) -> None:
+        try:
+            while True:
+                with self.take:
+                    if self.failed:
+                        return
+                    chunk = next(self.source, None)
+                    if chunk is None:
+                        return
+                    k, start = self.index, self.start
+                    self.index += 1
+                    self.start += len(chunk)
+                    self.keys[k] = chunk_keys(self.imp, chunk)
+                self.chunk(k, start, chunk)
+        finally:
+            connection.close()
+
+    def _wait(self, predicate) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.failed or predicate())
+            if self.failed:
+                raise _Stop()
+
+    def _fail(self, k: int, chunk, error: BaseException | None = None) -> None:
+        with self.cond:
+            self.failed = True
+            self.leftover[k] = chunk
+            if error is not None and self.error is None:
+                self.error = error
+            self.cond.notify_all()
+
+    def chunk(self, k: int, start: int, chunk: list[Cleaned]) -> None:
+        def may_start():
+            # Earlier chunks still in flight must hold their locks already and share no identity with this one.
+            return self.locked >= k - 1 and not any(self.keys[k] & self.keys[j] for j in range(self.committed + 1, k))
+
+        def mark_locked():
+            with self.cond:
+                self.locked = max(self.locked, k)
+                self.cond.notify_all()
+
+        try:
+            self._wait(may_start)
+            result, rows = split(chunk)
+            companies, made = company_phase(self.imp, self.job, rows) or (None, 0)
+            with transaction.atomic():
+                _fast_commit()
+                write_chunk(
+                    self.imp,
+                    self.job,
+                    chunk,
+                    result,
+                    rows,
+                    self.context,
+                    companies,
+                    start,
+                    on_locked=mark_locked,
+                    before_commit=lambda: self._wait(lambda: self.committed >= k - 1),
+                )
+        except _Stop:
+            with self.cond:
+                self.leftover[k] = chunk
+            return
+        except (IntegrityError, OperationalError):
+            self._fail(k, chunk)  # redone one at a time by the caller, with its retries
+            return
+        except BaseException as exc:
+            self._fail(k, chunk, exc)
+            return
+        finally:
+            mark_locked()  # whatever happened, later chunks must not wait for this one's locks
+        with self.cond:
+            _absorb(self.imp, chunk, result, made)
+            self.committed = k
+            self.cond.notify_all()
+        if self.progress:
+            self.progress(self.imp)
 
 
 def _storable(text: str) -> str:

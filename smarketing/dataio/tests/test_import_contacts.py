@@ -290,7 +290,7 @@ class CrashResumeTests(TempMediaMixin, TestCase):
         return "Email,Full Name,Lifecycle Stage\n" + "\n".join(lines) + "\n"
 
     def crash_on_third_chunk(self):
-        original = runner.process
+        original = runner.write_chunk
         calls = {"n": 0}
 
         def failing(*args, **kwargs):
@@ -299,7 +299,7 @@ class CrashResumeTests(TempMediaMixin, TestCase):
                 raise RuntimeError("power cut")
             return original(*args, **kwargs)
 
-        return mock.patch.object(runner, "process", failing)
+        return mock.patch.object(runner, "write_chunk", failing)
 
     def test_a_crash_keeps_finished_chunks_and_resume_finishes_without_duplicates(self):
         from smarketing.dataio import services
