@@ -146,6 +146,9 @@ class Contact(OwnedRecord):
             models.Index(fields=["first_source", "-id"], name="contact_source_idx"),
             models.Index(fields=["last_key", "id"], name="contact_lastname_sort_idx"),
             models.Index(fields=["-last_touch_at", "-id"], name="contact_last_touch_idx"),
+            models.Index(fields=["-lifecycle_changed_at", "-id"], name="contact_stage_changed_idx"),
+            models.Index(fields=["lead_status", "-id"], name="contact_lead_status_idx"),
+            models.Index(fields=["consent_status", "-id"], name="contact_consent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -341,7 +341,13 @@ def update_record(
             _touch_owner_change(current, actor, changes["owner"][1])
     if new_stage is not None and new_stage != current.lifecycle_stage:
         change_lifecycle_stage(
-            current, new_stage, actor=actor, origin=origin, reason=lifecycle_reason, check_access=False
+            current,
+            new_stage,
+            actor=actor,
+            origin=origin,
+            reason=lifecycle_reason,
+            allow_backward=bool(lifecycle_reason.strip()),
+            check_access=False,
         )
         current.refresh_from_db()
     return current
