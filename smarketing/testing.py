@@ -15,7 +15,16 @@ PASSWORD = "correct-horse-42"
 _counter = itertools.count(1)
 
 
+def ensure_defaults() -> None:
+    """Teams and the default pipeline come from a data migration; transactional tests flush them, so restore."""
+    from smarketing.crm.defaults import install_defaults
+    from smarketing.crm.models import Pipeline, Stage
+
+    install_defaults(Team, Pipeline, Stage)
+
+
 def team(kind: str) -> Team:
+    ensure_defaults()
     return Team.objects.get(kind=kind)
 
 
@@ -51,6 +60,7 @@ def make_contact(actor=None, **data):
 
 
 def make_deal(actor=None, *, stage=None, contacts=(), **data):
+    ensure_defaults()
     n = next(_counter)
     data.setdefault("name", f"Deal {n}")
     data.setdefault("amount", "1000")
