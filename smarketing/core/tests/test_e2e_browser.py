@@ -71,10 +71,12 @@ def test_rep_creates_contact_logs_call_and_moves_deal(live_server, page):
     card = page.locator(f"[data-deal-id='{deal.pk}']")
     target = page.locator(f"[data-stage-id='{stages[1].pk}'] [data-drop-zone]")
     expect(card).to_be_visible()
-    card.drag_to(target)
+    with page.expect_response(lambda r: f"/deals/{deal.pk}/move/" in r.url) as answer:
+        card.drag_to(target)
+    assert answer.value.ok, answer.value.text()
     expect(target.locator(f"[data-deal-id='{deal.pk}']")).to_be_visible()
     page.wait_for_function(
-        "id => !document.querySelector(`[data-deal-id='${id}']`).classList.contains('is-moving')", arg=str(deal.pk)
+        "id => !document.querySelector(`[data-deal-id='${id}']`).classList.contains('saving')", arg=str(deal.pk)
     )
     deal.refresh_from_db()
     assert deal.stage_id == stages[1].pk
