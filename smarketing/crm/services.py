@@ -237,7 +237,7 @@ def create_deal(
         contact=primary,
         company=deal.company,
         actor=actor,
-        summary=f"Deal created: {deal.name} ({deal.amount} {deal.currency})",
+        summary=f"Deal created: {deal.name} ({deal.amount:,.2f} {deal.currency})",
     )
     if primary is not None and LIFECYCLE_ORDER.index(_stage_or_lead(primary)) < LIFECYCLE_ORDER.index(
         LifecycleStage.OPPORTUNITY
@@ -518,7 +518,10 @@ def move_deal_stage(
     if to_stage.pk == current.stage_id:
         return None
     from_stage = current.stage
-    moving_on = to_stage.position > from_stage.position or to_stage.outcome == Stage.Outcome.WON
+    # Exit criteria guard progress; a deal may always be marked lost, whatever it is missing.
+    moving_on = to_stage.outcome != Stage.Outcome.LOST and (
+        to_stage.position > from_stage.position or to_stage.outcome == Stage.Outcome.WON
+    )
     if moving_on and from_stage.outcome == Stage.Outcome.OPEN:
         missing = missing_exit_criteria(current, from_stage)
         if missing:

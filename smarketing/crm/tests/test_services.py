@@ -82,6 +82,16 @@ class DealTests(TestCase):
             services.move_deal_stage(deal, stages[1], actor=self.cast["carol"])
         self.assertIn("Contacts", str(ctx.exception))
 
+    def test_a_deal_missing_exit_criteria_can_still_be_lost(self):
+        stages = list(default_pipeline().stages.order_by("position"))
+        deal = make_deal(None, stage=stages[0])
+        lost = next(s for s in stages if s.outcome == "lost")
+        with self.assertRaises(ValidationError):
+            services.move_deal_stage(deal, lost, actor=self.cast["carol"])  # needs a reason
+        services.move_deal_stage(deal, lost, actor=self.cast["carol"], reason="No budget")
+        deal.refresh_from_db()
+        self.assertEqual((deal.status, deal.close_reason), ("lost", "No budget"))
+
     def test_won_deal_makes_contacts_customers(self):
         stages = list(default_pipeline().stages.order_by("position"))
         contact = make_contact(None)
