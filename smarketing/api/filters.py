@@ -45,16 +45,17 @@ def _id(**kwargs):
 
 
 class UtcDateTimeField(filter_fields.IsoDateTimeField):
-    """An ISO 8601 date-time that still exists once converted to UTC (year 1 at +01:00 does not)."""
+    """An ISO 8601 date-time, converted to UTC (refused if it does not exist there: year 1 at +01:00)."""
 
     def to_python(self, value):
         value = super().to_python(value)
-        if value is not None:
-            try:
-                value.astimezone(datetime.UTC)
-            except OverflowError:
-                raise DjangoValidationError("This date-time is out of range.")
-        return value
+        if value is None:
+            return None
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python parses happily ("+20:26").
+            return value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise DjangoValidationError("This date-time is out of range.")
 
 
 class UtcDateTimeRangeField(filter_fields.RangeField):

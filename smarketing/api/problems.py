@@ -14,7 +14,7 @@ import math
 from http import HTTPStatus
 
 from django.core import exceptions as django_exceptions
-from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -181,6 +181,8 @@ def exception_handler(exc, context):
         return problem_response(409, "conflict", str(exc))
     if isinstance(exc, RequestDataTooBig):
         return problem_response(413, "payload-too-large", "The request body is larger than this server accepts.")
+    if isinstance(exc, SuspiciousOperation):  # e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters
+        return problem_response(400, "validation-error", "The request was refused as malformed.")
     if isinstance(exc, Http404):
         return problem_response(404, "not-found", "No such object, or you cannot see it.")
     if isinstance(exc, django_exceptions.PermissionDenied):

@@ -38,13 +38,20 @@ class TouchpointApiTests(ApiTestCase):
         self.assertEqual((touch.team, touch.campaign, touch.occurred_at), (Team.MARKETING, campaign, when))
         self.assertEqual(touch.company, self.company)  # the company timeline sees the contact's touch
         self.assertEqual(touch.details, {"minutes": 42, "origin": Origin.API})
-        listed = self.get(f"/api/v1/touchpoints?contact={self.contact.pk}&kind=webinar_attended", token=self.tokens["rory"])
+        listed = self.get(
+            f"/api/v1/touchpoints?contact={self.contact.pk}&kind=webinar_attended", token=self.tokens["rory"]
+        )
         self.assertEqual([t["id"] for t in listed.json()["results"]], [touch.pk])
 
     def test_calls_go_through_log_activity(self):
         response = self.post(
             "/api/v1/touchpoints",
-            {"kind": "call_logged", "contact": self.contact.pk, "summary": "Discovery call", "details": {"outcome": "Booked demo"}},
+            {
+                "kind": "call_logged",
+                "contact": self.contact.pk,
+                "summary": "Discovery call",
+                "details": {"outcome": "Booked demo"},
+            },
             token=self.tokens["bob"],
         )
         self.assertEqual(response.status_code, 201, response.content)
@@ -59,7 +66,10 @@ class TouchpointApiTests(ApiTestCase):
             ({**base, "kind": "deal_won"}, "kind"),  # system facts are written by services only
             ({**base, "kind": "contact_created"}, "kind"),
             ({"kind": "page_viewed", "summary": "x"}, "contact"),
-            ({**base, "kind": "page_viewed", "occurred_at": (timezone.now() + timedelta(days=1)).isoformat()}, "occurred_at"),
+            (
+                {**base, "kind": "page_viewed", "occurred_at": (timezone.now() + timedelta(days=1)).isoformat()},
+                "occurred_at",
+            ),
             ({**base, "kind": "call_logged", "deal": deal.pk}, "deal"),
             ({**base, "kind": "page_viewed", "details": {"k": "x" * 20000}}, "details"),
             ({**base, "kind": "page_viewed", "details": {"k": "a\x00"}}, "details"),
@@ -104,6 +114,10 @@ class TaskAndNoteApiTests(ApiTestCase):
         company = make_company(None)
         two = {"body": "x", "contact": contact.pk, "company": company.pk}
         self.assertProblem(self.post("/api/v1/notes", two, token=self.tokens["bob"]), 400, "contact")
-        self.assertProblem(self.post("/api/v1/notes", {"body": "<script></script>", "contact": contact.pk}, token=self.tokens["bob"]), 400, "body")
+        self.assertProblem(
+            self.post("/api/v1/notes", {"body": "<script></script>", "contact": contact.pk}, token=self.tokens["bob"]),
+            400,
+            "body",
+        )
         listed = self.get(f"/api/v1/notes?contact={contact.pk}&expand=contact", token=self.tokens["rory"]).json()
         self.assertEqual(listed["results"][0]["contact"]["email"], contact.email)

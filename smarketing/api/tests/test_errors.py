@@ -20,7 +20,9 @@ class ProblemFormatTests(ApiTestCase):
                     self.assertEqual(body["type"], "/api/docs/#problem-parse-error")
 
     def test_unknown_and_read_only_fields_are_named(self):
-        response = self.post("/api/v1/contacts", {"email": "a@example.com", "emial": "x", "id": 5}, token=self.tokens["alice"])
+        response = self.post(
+            "/api/v1/contacts", {"email": "a@example.com", "emial": "x", "id": 5}, token=self.tokens["alice"]
+        )
         body = self.assertProblem(response, 400)
         self.assertEqual(body["errors"], {"emial": ["Unknown field."], "id": ["This field is read-only."]})
         self.assertEqual(body["detail"], "2 fields are invalid: emial, id.")
@@ -48,6 +50,10 @@ class ProblemFormatTests(ApiTestCase):
         body = self.assertProblem(self.post("/api/v1/contacts", data, token=self.tokens["alice"]), 413)
         self.assertIn("2048", body["detail"])
 
+    def test_too_many_query_parameters_is_400(self):
+        query = "&".join(f"p{i}=1" for i in range(1100))
+        self.assertProblem(self.get(f"/api/v1/contacts?{query}", token=self.tokens["alice"]), 400)
+
     def test_not_found(self):
         self.assertProblem(self.get("/api/v1/contacts/999999", token=self.tokens["alice"]), 404)
         self.assertProblem(self.get("/api/v1/contacts/abc", token=self.tokens["alice"]), 404)
@@ -62,7 +68,9 @@ class ProblemFormatTests(ApiTestCase):
 
     def test_unsupported_media_type_and_not_acceptable(self):
         response = Client().post(
-            "/api/v1/contacts", "email=a@example.com", content_type="application/x-www-form-urlencoded",
+            "/api/v1/contacts",
+            "email=a@example.com",
+            content_type="application/x-www-form-urlencoded",
             headers={"Authorization": f"Bearer {self.tokens['alice']}"},
         )
         self.assertProblem(response, 415)

@@ -65,6 +65,8 @@ class FilterTests(ApiTestCase):
         future = (timezone.now() + timedelta(days=1)).isoformat().replace("+", "%2B")
         self.assertEqual(self.ids(f"updated_at_before={future}&ordering=id"), [jane, john])
         self.assertEqual(self.ids(f"updated_at_after={future}"), [])
+        # Offsets PostgreSQL would refuse (beyond ±15:59) are converted to UTC first.
+        self.assertEqual(self.ids("created_at_after=0342-02-02T01:19:08%2B20:26&ordering=id"), [jane, john])
 
     def test_bad_filter_values_are_400_problems(self):
         for query, field in [

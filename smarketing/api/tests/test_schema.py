@@ -5,7 +5,9 @@ import re
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.cache import cache
+from django.db import close_old_connections
 from django.test import TestCase
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -88,14 +90,22 @@ def fuzz_token(db, monkeypatch):
     cache.clear()
     cast = make_cast()
     # A few records with small ids, so generated ids sometimes hit real objects.
-    PropertyDefinition.objects.create(object_type="contact", key="plan", label="Plan", type="choice", choices=["a", "b"])
+    PropertyDefinition.objects.create(
+        object_type="contact", key="plan", label="Plan", type="choice", choices=["a", "b"]
+    )
     company = make_company(None)
     contact = make_contact(None, company=company)
     make_deal(None, contacts=[contact])
     services.create_task(actor=cast["alice"], title="Call", contact=contact)
     services.add_note(contact, body_html="<p>hi</p>", actor=cast["alice"])
+    # Requests go straight to the WSGI app, not through Django's test client, so (like the client does) stop
+    # Django from closing the connection at the end of each request: that would end the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     # alice is an admin with a read_write token: every write path is exercised.
-    return tokens.create_token(cast["alice"], name="fuzz", scope="read_write")[1]
+    yield tokens.create_token(cast["alice"], name="fuzz", scope="read_write")[1]
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
