@@ -6,6 +6,7 @@ Every parser returns a clean value or raises ValueError with a message a person 
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from smarketing.crm.models import LeadStatus, LifecycleStage
@@ -236,6 +237,7 @@ LEAD_STATUS_WORDS = {
 }
 
 
+@lru_cache(maxsize=1024)  # a column holds a handful of distinct values, repeated on every row
 def parse_lifecycle(raw: str) -> str:
     value = LIFECYCLE_WORDS.get(key(raw))
     if value is None:
@@ -244,6 +246,7 @@ def parse_lifecycle(raw: str) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=1024)
 def parse_lead_status(raw: str) -> str:
     value = LEAD_STATUS_WORDS.get(key(raw))
     if value is None:

@@ -90,6 +90,7 @@ class Job:
         self.send_events = imp.send_events
         # Loaded here, not on first use: cleaning runs in a reader thread that must not query the database.
         self._owners = self._load_owners() if "owner" in self.mapped else {}
+        self._owner_cache: dict[str, int] = {}
         self.summary_source = f"Import #{imp.pk}" if imp.pk else "Import"
 
     # -- permissions ------------------------------------------------------------------------------------
@@ -112,6 +113,12 @@ class Job:
         return owners
 
     def owner_id(self, raw: str) -> int:
+        found = self._owner_cache.get(raw)
+        if found is None:
+            found = self._owner_cache[raw] = self._find_owner(raw)
+        return found
+
+    def _find_owner(self, raw: str) -> int:
         text = " ".join(raw.strip().lower().split())
         found = self._owners.get(text)
         if found is None and (email := find_email(text)):

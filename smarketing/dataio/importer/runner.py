@@ -534,6 +534,7 @@ class Pipeline:
         with self.cond:
             _absorb(self.imp, chunk, result, made)
             self.committed = k
+            self.keys.pop(k, None)  # no later chunk compares against a committed one
             self.cond.notify_all()
         if self.progress:
             self.progress(self.imp)
