@@ -1,11 +1,10 @@
 """Exporting filtered lists (contacts, companies, deals, timeline touchpoints) to CSV and XLSX.
 
-Rows are read in keyset batches by id (constant memory, no long-lived cursor) and every text cell goes through
-core.csvsafe.defuse, so a spreadsheet never runs a formula someone typed into a CRM field. Column headers are the
-ones the importer recognizes, so an exported file imports back unchanged.
-
-The filters are a small allow-list of their own (lifecycle stage, owner, company, email/name prefix, ...);
-they should become the list pages' shared filter module once that exists.
+Contacts, companies and deals take exactly the list pages' parameters (search, filters, custom property filters),
+parsed by crm.queries.build_list, so an export link is the list's URL with another path. Timeline exports have a
+small allow-list of their own. Rows are read in keyset batches by id (constant memory, no long-lived cursor) and
+every text cell goes through core.csvsafe.defuse, so a spreadsheet never runs a formula someone typed into a CRM
+field. Column headers are the ones the importer recognizes, so an exported file imports back unchanged.
 """
 
 import csv
@@ -26,14 +25,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from smarketing.core.audit import record_audit
 from smarketing.core.csvsafe import defuse
-from smarketing.core.queries import prefix_q
 from smarketing.crm.models import (
     Company,
     Contact,
     Deal,
     DealContact,
-    LeadStatus,
-    LifecycleStage,
     ObjectType,
     PropertyDefinition,
 )
@@ -154,88 +150,70 @@ KINDS = {
 # Filters
 
 
+CRM_LISTS = {"contacts": "contact", "companies": "company", "deals": "deal"}
+
+
 def _id(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a number.")
-    if value < 1:
-        raise ValidationError(f"{name} must be a positive number.")
-    return value
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError(f"{name} must be a record id.")
+    return int(raw)
 
 
 def parse_filters(kind: str, params, user) -> dict:
-    """The allow-listed filters of `kind` found in `params` (a QueryDict), validated; unknown keys are ignored."""
-    spec = KINDS[kind]
+    """The accepted filters of `kind` in `params` (a QueryDict); ValidationError names any bad value.
+
+    A bad value is an error here, not dropped as on a list page: an export silently wider than asked for
+    would be worse than no export.
+    """
+    if kind in CRM_LISTS:
+        from smarketing.crm.queries import build_list
+
+        record_list = build_list(CRM_LISTS[kind], user, params)
+        if record_list.messages:
+            raise ValidationError(record_list.messages)
+        return {name: value for name, value in record_list.params() if name != "sort"}
     filters = {}
-    for name in spec.filters:
+    for name in KINDS[kind].filters:
         raw = (params.get(name) or "").strip()
         if not raw:
             continue
-        if name == "lifecycle_stage":
-            if raw not in LifecycleStage.values:
-                raise ValidationError(f"“{raw}” is not a lifecycle stage.")
-            filters[name] = raw
-        elif name == "lead_status":
-            if raw not in LeadStatus.values:
-                raise ValidationError(f"“{raw}” is not a lead status.")
-            filters[name] = raw
-        elif name == "owner":
-            if raw == "me":
-                filters[name] = user.pk
-            elif raw == "none":
-                filters[name] = "none"
-            else:
-                filters[name] = _id(raw, "owner")
-        elif name in ("company", "pipeline", "stage", "contact", "deal"):
+        if name in ("contact", "company", "deal"):
             filters[name] = _id(raw, name)
-        elif name == "status":
-            if raw not in ("open", "won", "lost"):
-                raise ValidationError("status must be open, won or lost.")
-            filters[name] = raw
         elif name == "kind":
             if raw not in Kind.values:
-                raise ValidationError(f"“{raw}” is not a timeline kind.")
+                raise ValidationError(f"“{raw[:40]}” is not a timeline kind.")
             filters[name] = raw
         elif name == "team":
             if raw not in Team.values:
-                raise ValidationError(f"“{raw}” is not a team.")
+                raise ValidationError(f"“{raw[:40]}” is not a team.")
             filters[name] = raw
-        elif name == "q":
-            filters[name] = raw[:200]
     return filters
 
 
-def queryset(kind: str, filters: dict) -> QuerySet:
-    spec = KINDS[kind]
-    qs = spec.model.objects.all()
-    for name, value in filters.items():
-        if name == "owner":
-            qs = qs.filter(owner__isnull=True) if value == "none" else qs.filter(owner_id=value)
-        elif name in ("company", "pipeline", "stage", "contact", "deal"):
-            qs = qs.filter(**{f"{name}_id": value})
-        elif name in ("lifecycle_stage", "lead_status", "status", "kind", "team"):
-            qs = qs.filter(**{name: value})
-        elif name == "q":
-            if kind == "contacts":
-                qs = qs.filter(prefix_q("email", value.lower()))
-            elif kind == "companies":
-                qs = qs.filter(prefix_q("name_key", value.lower()))
-            else:
-                qs = qs.filter(name__istartswith=value)
-    if kind in ("contacts", "companies"):
-        qs = qs.select_related("owner", *(["company"] if kind == "contacts" else []))
-    elif kind == "deals":
+def queryset(kind: str, filters: dict, user) -> QuerySet:
+    """The rows to export: for CRM lists the list page's own queryset, with what the columns need joined."""
+    if kind in CRM_LISTS:
+        from smarketing.crm.queries import build_list
+
+        qs = build_list(CRM_LISTS[kind], user, filters).queryset
+        if kind == "contacts":
+            return qs.select_related("owner", "company")
+        if kind == "companies":
+            return qs.select_related("owner")
         primary = DealContact.objects.filter(deal=OuterRef("pk")).order_by("id").values("contact__email")[:1]
-        qs = qs.select_related("owner", "company", "pipeline", "stage").annotate(primary_email=Subquery(primary))
-    else:
-        qs = qs.select_related("contact", "company", "deal", "actor", "campaign")
+        return qs.select_related("owner", "company", "pipeline", "stage").annotate(primary_email=Subquery(primary))
+    qs = Touchpoint.objects.select_related("contact", "company", "deal", "actor", "campaign")
+    for name, value in filters.items():
+        if name in ("contact", "company", "deal"):
+            qs = qs.filter(**{f"{name}_id": value})
+        else:
+            qs = qs.filter(**{name: value})
     return qs
 
 
-def is_large(kind: str, filters: dict) -> bool:
+def is_large(kind: str, filters: dict, user) -> bool:
     """More than LARGE rows? Fetches at most LARGE + 1 ids instead of counting the table."""
-    ids = queryset(kind, filters).order_by().values_list("pk", flat=True)[: LARGE + 1]
+    ids = queryset(kind, filters, user).order_by().values_list("pk", flat=True)[: LARGE + 1]
     return len(list(ids)) > LARGE
 
 
@@ -254,9 +232,9 @@ def header_and_getters(kind: str) -> tuple[list[str], list[Callable]]:
     return headers, getters
 
 
-def records(kind: str, filters: dict) -> Iterator:
+def records(kind: str, filters: dict, user) -> Iterator:
     """Every matching record in id order, fetched BATCH at a time by keyset (WHERE id > last)."""
-    qs = queryset(kind, filters).order_by("pk")
+    qs = queryset(kind, filters, user).order_by("pk")
     last = 0
     while True:
         batch = list(qs.filter(pk__gt=last)[:BATCH])
@@ -266,9 +244,9 @@ def records(kind: str, filters: dict) -> Iterator:
         last = batch[-1].pk
 
 
-def rows(kind: str, filters: dict) -> tuple[list[str], Iterator[list]]:
+def rows(kind: str, filters: dict, user) -> tuple[list[str], Iterator[list]]:
     headers, getters = header_and_getters(kind)
-    return headers, ([get(obj) for get in getters] for obj in records(kind, filters))
+    return headers, ([get(obj) for get in getters] for obj in records(kind, filters, user))
 
 
 def csv_cell(value) -> str:
@@ -306,9 +284,9 @@ class _Echo:
         return value
 
 
-def stream_csv(kind: str, filters: dict) -> Iterator[str]:
+def stream_csv(kind: str, filters: dict, user) -> Iterator[str]:
     """CSV text in pieces: a byte-order mark (so Excel reads UTF-8), the header, then rows 500 at a time."""
-    headers, body = rows(kind, filters)
+    headers, body = rows(kind, filters, user)
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([defuse(h) for h in headers])
     pending = []
@@ -321,19 +299,19 @@ def stream_csv(kind: str, filters: dict) -> Iterator[str]:
         yield "".join(pending)
 
 
-def write_csv(kind: str, filters: dict, fh) -> int:
+def write_csv(kind: str, filters: dict, user, fh) -> int:
     count = -1
-    for piece in stream_csv(kind, filters):
+    for piece in stream_csv(kind, filters, user):
         fh.write(piece.encode("utf-8"))
         count += piece.count("\n")  # only a count for the export page; quoted newlines make it approximate
     return max(count, 0)
 
 
-def write_xlsx(kind: str, filters: dict, fh) -> int:
+def write_xlsx(kind: str, filters: dict, user, fh) -> int:
     """A write-only workbook (rows go straight to the zip stream, never all in memory)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(KINDS[kind].label)
-    headers, body = rows(kind, filters)
+    headers, body = rows(kind, filters, user)
     sheet.append([xlsx_cell(h) for h in headers])
     count = 0
     for row in body:
@@ -343,10 +321,10 @@ def write_xlsx(kind: str, filters: dict, fh) -> int:
     return count
 
 
-def xlsx_tempfile(kind: str, filters: dict):
+def xlsx_tempfile(kind: str, filters: dict, user):
     """The workbook in an anonymous temporary file (deleted when closed), positioned at its start."""
     fh = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
-    write_xlsx(kind, filters, fh)
+    write_xlsx(kind, filters, user, fh)
     fh.seek(0)
     return fh
 
@@ -375,13 +353,15 @@ def run_export(export_id: int) -> Export:
     """Write export `export_id` to its file; claimed with a conditional update so two workers write it once."""
     if not Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(status=Export.Status.RUNNING):
         return Export.objects.get(pk=export_id)
-    export = Export.objects.get(pk=export_id)
+    export = Export.objects.select_related("requested_by").get(pk=export_id)
     name = f"{secrets.token_hex(16)}.{export.fmt}"
     path = export_dir() / name
     try:
+        if export.requested_by is None:
+            raise ValueError("the user who asked for this export no longer exists")
         with open(path, "xb") as fh:
             writer = write_xlsx if export.fmt == "xlsx" else write_csv
-            count = writer(export.kind, export.filters, fh)
+            count = writer(export.kind, export.filters, export.requested_by, fh)
     except Exception as exc:
         path.unlink(missing_ok=True)
         Export.objects.filter(pk=export.pk).update(

@@ -268,7 +268,7 @@ def _attachment(filename: str) -> str:
 @login_required
 @require_GET
 def export(request, kind: str, fmt: str):
-    """/import/export/contacts.csv?lifecycle_stage=mql&owner=me ... streamed when small, a job when large."""
+    """/import/export/contacts.csv?lifecycle=mql&owner=me (the list page's parameters): streamed, or a job if large."""
     if kind not in exporter.KINDS or fmt not in exporter.FORMATS:
         raise Http404("Unknown export.")
     if not access.can(request.user, "export"):
@@ -277,7 +277,7 @@ def export(request, kind: str, fmt: str):
         filters = exporter.parse_filters(kind, request.GET, request.user)
     except ValidationError as exc:
         return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain; charset=utf-8")
-    large = exporter.is_large(kind, filters)
+    large = exporter.is_large(kind, filters, request.user)
     record = Export.objects.create(
         kind=kind,
         fmt=fmt,
@@ -294,11 +294,13 @@ def export(request, kind: str, fmt: str):
         messages.info(request, "This export is large, so it is being prepared in the background.")
         return redirect("dataio:export_detail", pk=record.pk)
     if fmt == "csv":
-        response = StreamingHttpResponse(exporter.stream_csv(kind, filters), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            exporter.stream_csv(kind, filters, request.user), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = _attachment(record.download_name)
         return response
     return FileResponse(
-        exporter.xlsx_tempfile(kind, filters),
+        exporter.xlsx_tempfile(kind, filters, request.user),
         as_attachment=True,
         filename=record.download_name,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
