@@ -138,7 +138,7 @@ def guard(request):
 
 
 def purge_expired() -> int:
-    """Delete keys older than the TTL; returns how many. Schedule it daily (expired keys are also replaced
-    lazily when reused, so this only reclaims space)."""
+    """Delete keys older than the TTL; returns how many (run hourly by api.tasks; this only reclaims space,
+    since an expired key is replaced anyway when reused)."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - TTL).delete()
     return deleted

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from smarketing.api import idempotency, tokens
 from smarketing.api.models import IdempotencyKey
+from smarketing.api.tasks import purge_idempotency_keys
 from smarketing.api.tests.helpers import ApiClientMixin, ApiTestCase
 from smarketing.crm import services
 from smarketing.crm.models import Contact
@@ -73,7 +74,8 @@ class IdempotencyTests(ApiTestCase):
         self.assertNotIn("Idempotent-Replayed", response)
         self.assertEqual(IdempotencyKey.objects.filter(key="old").count(), 1)
         IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
-        self.assertEqual(idempotency.purge_expired(), 1)
+        self.assertEqual(purge_idempotency_keys.call(), 1)
+        self.assertFalse(IdempotencyKey.objects.exists())
 
     def test_invalid_keys_are_400(self):
         for key in ("x" * 256, "has space", ""):
