@@ -285,8 +285,9 @@ class Rows:
     - an empty row between data rows: rejected ("Empty row"); empty rows at the end of the file are not rows.
     """
 
-    def __init__(self, path: Path, encoding: str, delimiter: str):
+    def __init__(self, path: Path, encoding: str, delimiter: str, *, check: bool = True):
         self.path, self.encoding, self.delimiter = path, encoding, delimiter
+        self.check = check  # False: count and look at rows only (the cell rules do not change which rows exist)
         self.width = 0
         self.data_rows = 0
         self._text = None
@@ -369,7 +370,7 @@ class Rows:
                     continue
                 yield from self._flush_blank(blank_run)
                 self.data_rows += 1
-                yield self._check(row_number, cells, width)
+                yield self._check(row_number, cells, width) if self.check else Record(row_number, cells)
         finally:
             self.close()
 

@@ -56,6 +56,8 @@ _WEEKDAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORE
 
 def date_order_evidence(raw: str) -> str | None:
     """What a numeric date like 13/01/2024 says about the order: "dmy", "mdy", "either" (03/01/2024), or None."""
+    if "/" not in raw and "-" not in raw:
+        return None  # the common cases (epoch numbers, 01.03.2024, names) without a regular expression
     match = _NUMERIC.match(raw.strip())
     if not match or match.group(2) == ".":
         return None

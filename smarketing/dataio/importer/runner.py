@@ -224,13 +224,14 @@ def prepass(imp: Import, job: Job, path: Path) -> tuple[int, str, list[str]]:
     """Count the data rows (for the progress bar) and settle the day/month order of numeric dates."""
     date_columns = [index for index, target in job.columns if target.kind in DATE_KINDS]
     look = bool(date_columns) and imp.date_order == Import.DateOrder.AUTO
+    evidence_of = date_order_evidence
     seen = {"dmy": 0, "mdy": 0, "either": 0}
     count = 0
-    for record in Rows(path, imp.encoding, imp.delimiter):
+    for record in Rows(path, imp.encoding, imp.delimiter, check=False):
         count += 1
         if look and record.cells:
             for index in date_columns:
-                evidence = date_order_evidence(record.cells[index]) if index < len(record.cells) else None
+                evidence = evidence_of(record.cells[index]) if index < len(record.cells) else None
                 if evidence:
                     seen[evidence] += 1
     warnings = []
