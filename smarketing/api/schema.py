@@ -3,7 +3,7 @@ the token security scheme and our custom serializer fields."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_basic_type, get_doc
+from drf_spectacular.plumbing import ResolvedComponent, build_basic_type, get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -180,3 +180,80 @@ class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "object", "additionalProperties": True}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Named enums. drf-spectacular names enums after the field ("StatusCffEnum" when two fields share a name), and
+# warns (failing `check --deploy`) when choice sets collide. Each choice set here gets one explicit component,
+# named after what it means, whichever field uses it.
+
+
+def _enum_names() -> dict[frozenset, str]:
+    from smarketing.accounts.models import Role, TeamKind
+    from smarketing.api.batch import STATUSES
+    from smarketing.api.serializers.activity import API_KINDS
+    from smarketing.crm.models import (
+        ConsentStatus,
+        DealContact,
+        DealStatus,
+        LeadStatus,
+        LegalBasis,
+        LifecycleStage,
+        ObjectType,
+        PropertyDefinition,
+        Stage,
+        Task,
+    )
+    from smarketing.timeline.models import Kind
+    from smarketing.timeline.models import Team as TouchTeam
+
+    named = {
+        "LifecycleStage": LifecycleStage.values,
+        "LeadStatus": LeadStatus.values,
+        "ConsentStatus": ConsentStatus.values,
+        "LegalBasis": LegalBasis.values,
+        "DealOutcome": DealStatus.values,  # also a stage's outcome: the same three values
+        "DealContactRole": DealContact.Role.values,
+        "SalesOrMarketing": Stage.Team.values,
+        "UserRole": Role.values,
+        "TeamKind": TeamKind.values,
+        "ObjectType": ObjectType.values,
+        "PropertyType": PropertyDefinition.Type.values,
+        "TouchpointKind": Kind.values,
+        "RecordableTouchpointKind": [str(k) for k in API_KINDS],
+        "TouchpointTeam": TouchTeam.values,
+        "TaskKind": Task.Kind.values,
+        "BatchOutcomeStatus": list(STATUSES),
+    }
+    return {frozenset(v for v in values if v): name for name, values in named.items()}
+
+
+class NamedEnumExtension(OpenApiSerializerFieldExtension):
+    target_class = "rest_framework.fields.ChoiceField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        enum = schema.get("enum")
+        if not enum or isinstance(self.target, serializers.MultipleChoiceField):
+            return schema
+        values = [v for v in enum if v not in ("", None)]
+        name = _enum_names().get(frozenset(values))
+        if name is None:
+            return schema
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            object=name,
+            schema={"type": "string", "enum": values, "description": schema.get("description", "")},
+        )
+        auto_schema.registry.register_on_missing(component)
+        result = {"allOf": [component.ref]}
+        if "" in enum:
+            result = {"oneOf": [component.ref, {"type": "string", "enum": [""]}]}
+        for key in ("readOnly", "nullable", "default"):
+            if key in schema:
+                result[key] = schema[key]
+        if None in enum:
+            result["nullable"] = True
+        return result
