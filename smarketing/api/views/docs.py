@@ -12,7 +12,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from smarketing.api import problems
+from smarketing.api import problems, throttling
 from smarketing.api.views.base import ApiViewMixin
 
 METHOD_ORDER = ["get", "post", "patch", "put", "delete"]
@@ -174,4 +174,4 @@ def reference() -> dict:
 
 @login_not_required
 def docs(request):
-    return render(request, "api/docs.html", reference())
+    return render(request, "api/docs.html", {**reference(), "rate_per_minute": throttling.RATE_PER_MINUTE})
