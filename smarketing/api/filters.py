@@ -14,7 +14,7 @@ from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 
 from smarketing.accounts.models import Role, Team, TeamKind, User
-from smarketing.core.queries import prefix_q
+from smarketing.crm import queries as queryset_search
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -34,6 +34,11 @@ from smarketing.timeline.models import Kind, Touchpoint
 from smarketing.timeline.models import Team as TouchTeam
 
 PROPERTY_PREFIX = "properties."
+
+
+def _term(value: str) -> str:
+    """A search term as the UI's search reads it: lowercased, single spaces."""
+    return " ".join(value.lower().split())
 
 
 class IdFilter(filters.Filter):
@@ -122,10 +127,8 @@ class ContactFilter(PropertyFilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        value = value.strip().lower()
-        if not value:
-            return queryset
-        return queryset.filter(prefix_q("email", value) | prefix_q("name_key", value) | prefix_q("last_key", value))
+        term = _term(value)
+        return queryset_search.search_contacts(queryset, term) if term else queryset
 
     def exact_lower(self, queryset, name, value):
         return queryset.filter(**{name: value.strip().lower()})
@@ -134,7 +137,7 @@ class ContactFilter(PropertyFilterSet):
 class CompanyFilter(PropertyFilterSet):
     object_type = ObjectType.COMPANY
 
-    q = filters.CharFilter(method="search", max_length=100, help_text="Prefix of the name.")
+    q = filters.CharFilter(method="search", max_length=100, help_text="Prefix of the name or domain.")
     domain = filters.CharFilter(
         method="by_domain", max_length=253, help_text="Any form: acme.com, https://www.acme.com"
     )
@@ -150,8 +153,8 @@ class CompanyFilter(PropertyFilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        value = value.strip().lower()
-        return queryset.filter(prefix_q("name_key", value)) if value else queryset
+        term = _term(value)
+        return queryset_search.search_companies(queryset, term) if term else queryset
 
     def by_domain(self, queryset, name, value):
         try:
@@ -164,6 +167,7 @@ class CompanyFilter(PropertyFilterSet):
 class DealFilter(PropertyFilterSet):
     object_type = ObjectType.DEAL
 
+    q = filters.CharFilter(method="search", max_length=100, help_text="Part of the deal name.")
     pipeline = _id(field_name="pipeline_id")
     stage = _id(field_name="stage_id")
     status = filters.ChoiceFilter(choices=DealStatus.choices)
@@ -180,6 +184,10 @@ class DealFilter(PropertyFilterSet):
     class Meta:
         model = Deal
         fields = []
+
+    def search(self, queryset, name, value):
+        term = _term(value)
+        return queryset_search.search_deals(queryset, term) if term else queryset
 
     def by_contact(self, queryset, name, value):
         return queryset.filter(deal_contacts__contact_id=value)

@@ -58,6 +58,7 @@ class FilterTests(ApiTestCase):
         self.assertEqual(self.ids("first_source=webinar"), [jane])
         self.assertEqual(self.ids("q=smi"), [john])
         self.assertEqual(self.ids("q=jane%20d"), [jane])
+        self.assertEqual(self.ids("q=acm", "companies"), [self.acme.pk])
         self.assertEqual(self.ids("properties.plan=pro"), [jane])
         self.assertEqual(self.ids("properties.seats=50"), [john])
         self.assertEqual(self.ids("properties.vip=yes"), [jane])
