@@ -59,6 +59,13 @@ class ContactSerializer(StrictModelSerializer):
     )
     owner = _owner_field()
     properties = PropertiesField(object_type=ObjectType.CONTACT)
+    lifecycle_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Why the lifecycle stage changes; with a reason, a contact may also move back (recycle).",
+    )
 
     class Meta:
         model = Contact
@@ -72,6 +79,7 @@ class ContactSerializer(StrictModelSerializer):
             "company",
             "owner",
             "lifecycle_stage",
+            "lifecycle_reason",
             "lifecycle_changed_at",
             "lead_status",
             "external_id",

@@ -95,6 +95,13 @@ class ContactApiTests(ApiTestCase):
         self.assertEqual(response.json()["lifecycle_stage"], "lead")
         change = LifecycleChange.objects.filter(contact=contact).latest("id")
         self.assertEqual((change.to_stage, change.reason, change.origin), ("lead", "No budget this year", Origin.API))
+        # PATCH with a reason may recycle too.
+        self.patch(f"/api/v1/contacts/{contact.pk}/", {"lifecycle_stage": "mql"}, token=self.tokens["bob"])
+        data = {"lifecycle_stage": "subscriber", "lifecycle_reason": "Went quiet"}
+        response = self.patch(f"/api/v1/contacts/{contact.pk}/", data, token=self.tokens["bob"])
+        self.assertEqual(response.json()["lifecycle_stage"], "subscriber", response.content)
+        self.assertNotIn("lifecycle_reason", response.json())
+        self.assertEqual(LifecycleChange.objects.filter(contact=contact).latest("id").reason, "Went quiet")
 
     def test_if_match_conflict_is_412_and_body_version_conflict_is_409(self):
         contact = make_contact(None)

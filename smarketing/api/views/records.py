@@ -169,7 +169,7 @@ def _batch_schema(serializer_class, match_rule: str):
     partial_update=extend_schema(
         summary="Update some fields of a contact",
         description="Only the fields sent are changed. A later lifecycle stage moves the contact forward; "
-        "moving back needs POST /contacts/{id}/lifecycle with a reason.",
+        "moving back (recycling) needs a lifecycle_reason.",
     ),
     destroy=extend_schema(summary="Delete a contact (admins and managers)"),
 )
@@ -188,7 +188,18 @@ class ContactViewSet(RecordViewSet):
     expandable = {"company": {"select": ["company"]}, "owner": {"select": ["owner"]}}
 
     def create_record(self, data):
-        return services.create_contact(actor=self.request.user, data=data, origin=Origin.API)
+        reason = data.pop("lifecycle_reason", "")
+        return services.create_contact(actor=self.request.user, data=data, origin=Origin.API, reason=reason)
+
+    def update_existing(self, obj, data, *, expected_version=None):
+        return services.update_record(
+            obj,
+            actor=self.request.user,
+            data=data,
+            expected_version=expected_version,
+            origin=Origin.API,
+            lifecycle_reason=data.pop("lifecycle_reason", ""),
+        )
 
     def find_existing(self, data):
         return batch.match_contact(data)
