@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import SimpleRouter
@@ -53,6 +54,7 @@ def not_found(request, *args, **kwargs):
 
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="api:docs"), name="index"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
