@@ -197,12 +197,6 @@ class LifecycleSerializer(serializers.Serializer):
     )
 
 
-class BatchSerializer(serializers.Serializer):
-    records = serializers.ListField(
-        child=serializers.DictField(), min_length=1, help_text="Up to 1,000 records, each shaped like a create."
-    )
-
-
 class BatchOutcomeSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
