@@ -6,10 +6,11 @@ Loading into an (almost) empty table, the secondary indexes and, on PostgreSQL, 
 loaded tables are dropped first and re-created at the end: building an index once from sorted data is several
 times faster than updating it row by row in random order (measured: 2M touchpoints load in 16 s instead of
 46 s on PostgreSQL; 50k contacts with 1M touchpoints seed in 30 s instead of 46 s on SQLite), and on
-PostgreSQL a foreign key re-added is checked with one join instead of one locking lookup per row. The definitions come from the database catalog, so what is re-created is exactly what the migrations
-made. Unique indexes stay (they guard emails and domains while loading), and so do the two touchpoint
-indexes that the generator fills in key order (contact, company), which cost almost nothing to maintain.
-While the indexes are gone the tables are locked; seeding is for empty or dedicated databases.
+PostgreSQL a foreign key re-added is checked with one join instead of one locking lookup per row. The
+definitions come from the database catalog, so what is re-created is exactly what the migrations made.
+Unique indexes stay (they guard emails and domains while loading), and so do the two touchpoint indexes that
+the generator fills in key order (contact, company), which cost almost nothing to maintain. While the indexes
+are gone the tables are locked; seeding is for empty or dedicated databases.
 """
 
 import json
