@@ -172,8 +172,32 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Smarketing <noreply@localhost>")
 
+# Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
+# DRF view added later.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "smarketing.api.problems.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "smarketing.api.authentication.BearerTokenAuthentication",
+        "smarketing.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "smarketing.api.permissions.TokenScopePermission",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+
+# The cache holds API throttling counters. The default is per process; with several web processes, point all
+# of them at one Redis (pip install 'smarketing[redis]') so a token's limit is shared.
+_cache_redis = env_str("CACHE_REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_redis}
+        if _cache_redis
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smarketing API",
