@@ -5,7 +5,6 @@ services do the real validation and the write; their ValidationError messages co
 through RecordForm.add_service_errors, so a failed submit shows every typed value with its error beside it.
 """
 
-import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -461,11 +460,9 @@ FORMS = {"contact": ContactForm, "company": CompanyForm, "deal": DealForm}
 # ---------------------------------------------------------------------------------------------------------
 # Custom property definitions (admin)
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
-
-class PropertyDefinitionForm(forms.ModelForm):
-    """Define a custom property: the key is a lowercase slug, unique per object type; choices for choice type."""
+class PropertyDefinitionForm(forms.Form):
+    """Define a custom property; the rules themselves live in services.define_property."""
 
     choices_text = forms.CharField(
         required=False,
@@ -473,46 +470,27 @@ class PropertyDefinitionForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One per line; only for the Choice type.",
     )
-
-    # A plain text box: the model's SlugField would allow capitals and "-", which this form refuses.
+    # A plain text box: the model's SlugField would allow capitals and "-", which the service refuses.
     key = forms.CharField(
         max_length=50, help_text="Lowercase letters, digits and _, starting with a letter. Used in imports and the API."
     )
 
-    class Meta:
-        model = PropertyDefinition
-        fields = ["object_type", "label", "key", "type", "position"]
-        labels = {"object_type": "Record type", "position": "Order"}
-
-    def clean_key(self):
-        key = self.cleaned_data["key"].strip()
-        if not KEY_RE.match(key) or "__" in key:
-            raise ValidationError(
-                "Use lowercase letters, digits and single underscores, starting with a letter (e.g. deal_size)."
-            )
-        return key
+    object_type = forms.ChoiceField(label="Record type", choices=ObjectType.choices)
+    label = forms.CharField(max_length=100)
+    type = forms.ChoiceField(choices=PropertyDefinition.Type.choices)
+    position = forms.IntegerField(label="Order", min_value=0, max_value=32767, initial=0, required=False)
+    field_order = ["object_type", "label", "key", "type", "position", "choices_text"]
 
     def clean(self):
         data = super().clean()
-        object_type, key = data.get("object_type"), data.get("key")
-        if object_type and key:
-            model = {"contact": Contact, "company": Company, "deal": Deal}[object_type]
-            if key in {f.name for f in model._meta.get_fields()} | {"id", "custom"}:
-                self.add_error("key", f"{key!r} is a built-in field of {model._meta.verbose_name_plural}.")
-            elif PropertyDefinition.objects.filter(object_type=object_type, key=key).exists():
-                self.add_error("key", f"{model._meta.verbose_name_plural.capitalize()} already have a {key!r}.")
         lines = [line.strip() for line in (data.get("choices_text") or "").splitlines()]
         choices = list(dict.fromkeys(line for line in lines if line))
-        if data.get("type") == PropertyDefinition.Type.CHOICE:
-            if not choices:
-                self.add_error("choices_text", "A choice property needs at least one choice.")
-            elif any(len(c) > 100 for c in choices):
-                self.add_error("choices_text", "Each choice is at most 100 characters.")
-            elif len(choices) > 200:
-                self.add_error("choices_text", "At most 200 choices.")
         data["choices"] = choices if data.get("type") == PropertyDefinition.Type.CHOICE else []
+        if data.get("type") == PropertyDefinition.Type.CHOICE and not choices:
+            self.add_error("choices_text", "A choice property needs at least one choice.")
         return data
 
-    def save(self, commit=True):
-        self.instance.choices = self.cleaned_data["choices"]
-        return super().save(commit)
+    def add_service_errors(self, exc) -> None:
+        for name, messages_ in exc.message_dict.items():
+            field = "choices_text" if name == "choices" else name
+            self.add_error(field if field in self.fields else None, messages_)

@@ -57,23 +57,3 @@ class PropertyDefinitionSerializer(StrictModelSerializer):
         fields = ["id", "object_type", "key", "label", "type", "choices", "position"]
         read_only_fields = ["id"]
         extra_kwargs = {"position": {"max_value": 32767}}
-
-    def validate(self, attrs):
-        if self.instance is not None:
-            for name in ("object_type", "key", "type"):
-                if name in attrs and attrs[name] != getattr(self.instance, name):
-                    # Stored values were validated against the old definition; changing these would orphan them.
-                    raise serializers.ValidationError({name: ["Cannot be changed; create a new property instead."]})
-        kind = attrs.get("type", getattr(self.instance, "type", None))
-        choices = attrs.get("choices", getattr(self.instance, "choices", []))
-        if kind == PropertyDefinition.Type.CHOICE and not choices:
-            raise serializers.ValidationError({"choices": ["A choice property needs at least one choice."]})
-        if kind != PropertyDefinition.Type.CHOICE and choices:
-            raise serializers.ValidationError({"choices": ["Only choice properties have choices."]})
-        if len(set(choices)) != len(choices):
-            raise serializers.ValidationError({"choices": ["Choices must be different from each other."]})
-        if self.instance is None:
-            exists = PropertyDefinition.objects.filter(object_type=attrs.get("object_type"), key=attrs.get("key"))
-            if exists.exists():
-                raise serializers.ValidationError({"key": ["A property with this key already exists for that object."]})
-        return attrs

@@ -1,9 +1,7 @@
 """Pipelines and stages, custom property definitions, users and teams."""
 
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -18,8 +16,8 @@ from smarketing.api.serializers.reference import (
     UserSerializer,
 )
 from smarketing.api.views.base import ApiViewSet
-from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
+from smarketing.crm import services
 from smarketing.crm.models import Pipeline, PropertyDefinition, Stage
 
 
@@ -86,25 +84,18 @@ class PropertyDefinitionViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     default_ordering = "id"
 
-    @transaction.atomic
+    # The rules (key format, uniqueness, frozen fields, choices) live in crm.services; a Django
+    # ValidationError from there becomes a problem+json 400 in the exception handler.
     def perform_create(self, serializer):
-        try:
-            with transaction.atomic():
-                obj = serializer.save()
-        except IntegrityError:  # created concurrently by another admin
-            raise ValidationError({"key": ["A property with this key already exists for that object."]})
-        record_audit(actor=self.request.user, action="create", obj=obj, origin=Origin.API)
+        serializer.instance = services.define_property(
+            actor=self.request.user, origin=Origin.API, **serializer.validated_data
+        )
 
-    @transaction.atomic
     def perform_update(self, serializer):
-        before = {name: getattr(serializer.instance, name) for name in serializer.validated_data}
-        obj = serializer.save()
-        changes = {k: (v, getattr(obj, k)) for k, v in before.items() if v != getattr(obj, k)}
-        record_audit(actor=self.request.user, action="update", obj=obj, changes=changes, origin=Origin.API)
+        serializer.instance = services.update_property(
+            serializer.instance, actor=self.request.user, data=serializer.validated_data, origin=Origin.API
+        )
 
-    @transaction.atomic
     def destroy(self, request, pk=None):
-        obj = self.get_object()
-        record_audit(actor=request.user, action="delete", obj=obj, origin=Origin.API)
-        obj.delete()
+        services.delete_property(self.get_object(), actor=request.user, origin=Origin.API)
         return Response(status=status.HTTP_204_NO_CONTENT)

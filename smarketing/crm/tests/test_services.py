@@ -102,3 +102,67 @@ class DealTests(TestCase):
         contact.refresh_from_db()
         self.assertEqual(deal.status, "won")
         self.assertEqual(contact.lifecycle_stage, "customer")
+
+
+class PropertyServiceTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.cast = make_cast()
+
+    def test_only_admins_define_properties(self):
+        with self.assertRaises(PermissionDenied):
+            services.define_property(
+                actor=self.cast["carol"], object_type="contact", key="nps", label="NPS", type="number"
+            )
+
+    def test_key_rules_and_uniqueness(self):
+        alice = self.cast["alice"]
+        services.define_property(actor=alice, object_type="contact", key="nps", label="NPS", type="number")
+        for key, needle in (("nps", "already have"), ("email", "built-in"), ("a__b", "single underscores")):
+            with self.assertRaises(ValidationError) as ctx:
+                services.define_property(actor=alice, object_type="contact", key=key, label="X", type="text")
+            self.assertIn(needle, ctx.exception.message_dict["key"][0])
+        with self.assertRaises(ValidationError):
+            services.define_property(actor=alice, object_type="deal", key="tier", label="Tier", type="choice")
+
+    def test_type_is_frozen_but_label_and_choices_change_with_audit(self):
+        alice = self.cast["alice"]
+        tier = services.define_property(
+            actor=alice, object_type="deal", key="tier", label="Tier", type="choice", choices=["A", "B"]
+        )
+        with self.assertRaises(ValidationError):
+            services.update_property(tier, actor=alice, data={"type": "text"})
+        services.update_property(tier, actor=alice, data={"label": "Tier level", "choices": ["A", "B", "C"]})
+        tier.refresh_from_db()
+        self.assertEqual((tier.label, tier.choices), ("Tier level", ["A", "B", "C"]))
+        entry = AuditEntry.objects.filter(object_id=str(tier.pk), action="update").get()
+        self.assertEqual(entry.changes["label"], ["Tier", "Tier level"])
+
+
+class TaskAndNoteServiceTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.cast = make_cast()
+
+    def test_owner_changes_task_others_may_not(self):
+        contact = make_contact(None)
+        task = services.create_task(actor=self.cast["bob"], title="Call back", contact=contact)
+        services.update_task(task, actor=self.cast["bob"], data={"title": "Call back Monday", "kind": "call"})
+        task.refresh_from_db()
+        self.assertEqual((task.title, task.kind), ("Call back Monday", "call"))
+        with self.assertRaises(PermissionDenied):
+            services.update_task(task, actor=self.cast["mia"], data={"title": "Mine now"})
+        with self.assertRaises(PermissionDenied):
+            services.delete_task(task, actor=self.cast["mia"])
+        services.delete_task(task, actor=self.cast["carol"])  # a manager may
+        self.assertFalse(type(task).objects.filter(pk=task.pk).exists())
+
+    def test_note_edits_are_sanitized_and_audited(self):
+        contact = make_contact(None)
+        note = services.add_note(contact, body_html="<p>First</p>", actor=self.cast["bob"])
+        services.update_note(note, actor=self.cast["bob"], body_html="<p>Second<script>alert(1)</script></p>")
+        note.refresh_from_db()
+        self.assertEqual(note.body, "<p>Second</p>")
+        self.assertTrue(AuditEntry.objects.filter(object_id=str(note.pk), action="update").exists())
+        with self.assertRaises(PermissionDenied):
+            services.delete_note(note, actor=self.cast["rory"])

@@ -666,17 +666,23 @@ def property_list(request):
     bound = request.method == "POST"
     form = PropertyDefinitionForm(request.POST if bound else None, initial={"object_type": request.GET.get("type")})
     if bound and form.is_valid():
-        with transaction.atomic():
-            definition = form.save()
-            record_audit(
+        data = form.cleaned_data
+        try:
+            definition = services.define_property(
                 actor=request.user,
-                action="create",
-                obj=definition,
-                object_repr=f"{definition.get_object_type_display()} property {definition.key}",
-                changes={"type": (None, definition.type), "choices": (None, definition.choices)},
+                object_type=data["object_type"],
+                key=data["key"].strip(),
+                label=data["label"],
+                type=data["type"],
+                choices=data["choices"],
+                position=data.get("position") or 0,
             )
-        messages.success(request, f"Added the {definition.get_object_type_display().lower()} property “{definition}”.")
-        return redirect("property_list")
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            kind = definition.get_object_type_display().lower()
+            messages.success(request, f"Added the {kind} property “{definition}”.")
+            return redirect("property_list")
     groups = {value: {"label": label, "items": []} for value, label in ObjectType.choices}
     for definition in PropertyDefinition.objects.all():
         groups[definition.object_type]["items"].append(definition)
@@ -687,14 +693,7 @@ def property_list(request):
 def property_delete(request, pk):
     _require_admin(request.user)
     definition = get_object_or_404(PropertyDefinition, pk=pk)
-    with transaction.atomic():
-        record_audit(
-            actor=request.user,
-            action="delete",
-            obj=definition,
-            object_repr=f"{definition.get_object_type_display()} property {definition.key}",
-        )
-        definition.delete()
+    services.delete_property(definition, actor=request.user)
     messages.success(
         request,
         f"Deleted the property “{definition}”. Values already stored on records stay in their data "

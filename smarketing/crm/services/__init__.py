@@ -1,0 +1,90 @@
+"""Every important write to CRM records goes through these functions.
+
+Each one runs in a transaction, records history (lifecycle, stage changes), the timeline touchpoint and the
+audit entry, publishes the outbox event, and raises ValidationError / ConflictError / PermissionDenied with a
+message a user can read. Permission checks happen here too, so the UI, the API and the importer cannot disagree.
+
+Callers import this package (`from smarketing.crm import services`); the modules split the work by topic.
+"""
+
+from smarketing.crm.services.activities import (
+    ACTIVITY_KINDS,
+    add_note,
+    can_change_note,
+    can_change_task,
+    complete_task,
+    create_task,
+    delete_note,
+    delete_task,
+    log_activity,
+    update_note,
+    update_task,
+)
+from smarketing.crm.services.common import (
+    COMPANY_FIELDS,
+    CONTACT_FIELDS,
+    DEAL_FIELDS,
+    EDITABLE_FIELDS,
+    OBJECT_TYPES,
+    ConflictError,
+    team_of,
+)
+from smarketing.crm.services.deals import (
+    ExitCriteriaError,
+    add_deal_contact,
+    create_deal,
+    missing_exit_criteria,
+    move_deal_stage,
+)
+from smarketing.crm.services.lifecycle import change_lifecycle_stage
+from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
+from smarketing.crm.services.properties import define_property, delete_property, update_property
+from smarketing.crm.services.records import (
+    assign_owner,
+    create_company,
+    create_contact,
+    delete_record,
+    set_search_keys,
+    update_record,
+)
+
+# The importer still calls the old private name; kept until it moves to set_search_keys.
+_set_keys = set_search_keys
+
+__all__ = [
+    "ACTIVITY_KINDS",
+    "COMPANY_FIELDS",
+    "CONTACT_FIELDS",
+    "DEAL_FIELDS",
+    "EDITABLE_FIELDS",
+    "MERGE_FILL_FIELDS",
+    "OBJECT_TYPES",
+    "ConflictError",
+    "ExitCriteriaError",
+    "add_deal_contact",
+    "add_note",
+    "assign_owner",
+    "can_change_note",
+    "can_change_task",
+    "change_lifecycle_stage",
+    "complete_task",
+    "create_company",
+    "create_contact",
+    "create_deal",
+    "create_task",
+    "define_property",
+    "delete_note",
+    "delete_property",
+    "delete_record",
+    "delete_task",
+    "log_activity",
+    "merge_records",
+    "missing_exit_criteria",
+    "move_deal_stage",
+    "set_search_keys",
+    "team_of",
+    "update_property",
+    "update_record",
+    "update_note",
+    "update_task",
+]

@@ -1,0 +1,231 @@
+"""What reps do with records: logged calls, emails and meetings, notes, tasks."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from smarketing.core.audit import record_audit
+from smarketing.core.models import Origin
+from smarketing.crm import access
+from smarketing.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Note,
+    Task,
+)
+from smarketing.crm.sanitize import clean_html
+from smarketing.crm.services.common import (
+    _fk_id,
+    _require_person,
+    _user,
+    team_of,
+)
+from smarketing.timeline.models import Kind
+from smarketing.timeline.services import record_touch
+
+ACTIVITY_KINDS = {"call": Kind.CALL_LOGGED, "email": Kind.EMAIL_LOGGED, "meeting": Kind.MEETING_LOGGED}
+
+
+def _target_kwargs(target) -> dict:
+    if isinstance(target, Contact):
+        return {"contact": target}
+    if isinstance(target, Company):
+        return {"company": target}
+    if isinstance(target, Deal):
+        return {"deal": target}
+    raise TypeError(f"cannot attach to {type(target).__name__}")
+
+
+@transaction.atomic
+def log_activity(
+    target,
+    *,
+    kind: str,
+    summary: str,
+    actor,
+    body: str = "",
+    outcome: str = "",
+    occurred_at: datetime | None = None,
+    origin: str = Origin.UI,
+):
+    """A call, sales email or meeting a rep had, written to the target's timeline."""
+    _require_person(actor, origin)
+    if kind not in ACTIVITY_KINDS:
+        raise ValidationError({"kind": "Choose call, email or meeting."})
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError({"summary": "Say what happened."})
+    if occurred_at and occurred_at > timezone.now() + timezone.timedelta(minutes=5):
+        raise ValidationError({"occurred_at": "An activity you log cannot be in the future; create a task."})
+    kwargs = _target_kwargs(target)
+    if isinstance(target, Deal) and "contact" not in kwargs:
+        kwargs["company"] = target.company
+    return record_touch(
+        kind=ACTIVITY_KINDS[kind],
+        team=team_of(actor),
+        actor=actor,
+        summary=summary,
+        occurred_at=occurred_at,
+        details={"body": body[:10000], "outcome": outcome[:100]},
+        **kwargs,
+    )
+
+
+@transaction.atomic
+def add_note(target, *, body_html: str, actor, origin: str = Origin.UI) -> Note:
+    _require_person(actor, origin)
+    body = clean_html(body_html)
+    if not body:
+        raise ValidationError({"body": "A note cannot be empty."})
+    note = Note.objects.create(body=body, author=_user(actor), **_target_kwargs(target))
+    from django.utils.html import strip_tags
+
+    excerpt = strip_tags(body)[:200]
+    record_touch(
+        kind=Kind.NOTE_ADDED,
+        team=team_of(actor),
+        actor=actor,
+        summary=f"Note: {excerpt}",
+        details={"note_id": note.pk},
+        **_target_kwargs(target),
+    )
+    return note
+
+
+@transaction.atomic
+def create_task(
+    *,
+    actor,
+    title: str,
+    kind: str = Task.Kind.TODO,
+    owner=None,
+    due_at=None,
+    description: str = "",
+    contact=None,
+    company=None,
+    deal=None,
+    origin: str = Origin.UI,
+) -> Task:
+    _require_person(actor, origin)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": "A task needs a title."})
+    if kind not in Task.Kind.values:
+        raise ValidationError({"kind": "Choose call, email or to-do."})
+    task = Task.objects.create(
+        kind=kind,
+        title=title[:200],
+        description=description,
+        due_at=due_at,
+        owner=owner or _user(actor),
+        created_by=_user(actor),
+        contact=contact,
+        company=company,
+        deal=deal,
+    )
+    if contact or company or deal:
+        record_touch(
+            kind=Kind.TASK_CREATED,
+            team=team_of(actor),
+            actor=actor,
+            contact=contact,
+            company=company,
+            deal=deal,
+            summary=f"Task: {task.title}",
+            details={"task_id": task.pk, "kind": kind},
+        )
+    return task
+
+
+def can_change_task(user, task: Task) -> bool:
+    if access.can(user, "delete"):
+        return True
+    return access.can(user, "edit") and user.pk in (task.owner_id, task.created_by_id)
+
+
+@transaction.atomic
+def complete_task(task: Task, *, actor) -> Task:
+    if not can_change_task(actor, task):
+        raise access.PermissionDenied("Only the task's owner or a manager can complete it.")
+    # Conditional update: a double click or two tabs complete the task once and log one touch.
+    done = Task.objects.filter(pk=task.pk, completed_at__isnull=True).update(completed_at=timezone.now())
+    task.refresh_from_db()
+    if done and (task.contact_id or task.company_id or task.deal_id):
+        record_touch(
+            kind=Kind.TASK_COMPLETED,
+            team=team_of(actor),
+            actor=actor,
+            contact=task.contact,
+            company=task.company,
+            deal=task.deal,
+            summary=f"Task done: {task.title}",
+            details={"task_id": task.pk},
+        )
+    return task
+
+
+TASK_FIELDS = ("kind", "title", "description", "due_at", "owner")
+
+
+@transaction.atomic
+def update_task(task: Task, *, actor, data: dict, origin: str = Origin.UI) -> Task:
+    """Change a task's kind, title, description, due date or owner (its owner, creator or a manager may)."""
+    if not can_change_task(actor, task):
+        raise access.PermissionDenied("Only the task's owner or a manager can change it.")
+    unknown = set(data) - set(TASK_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    if "title" in data and not str(data["title"] or "").strip():
+        raise ValidationError({"title": "A task needs a title."})
+    if "kind" in data and data["kind"] not in Task.Kind.values:
+        raise ValidationError({"kind": "Choose call, email or to-do."})
+    changes = {}
+    for name, value in data.items():
+        field = Task._meta.get_field(name)
+        value = _fk_id(value) if field.is_relation else (value.strip()[:200] if name == "title" else value)
+        if getattr(task, field.attname) != value:
+            changes[name] = (getattr(task, field.attname), value)
+            setattr(task, field.attname, value)
+    if changes:
+        task.save(update_fields=[Task._meta.get_field(n).attname for n in changes])
+        record_audit(actor=actor, action="update", obj=task, changes=changes, origin=origin)
+    return task
+
+
+@transaction.atomic
+def delete_task(task: Task, *, actor, origin: str = Origin.UI) -> None:
+    if not can_change_task(actor, task):
+        raise access.PermissionDenied("Only the task's owner or a manager can delete it.")
+    record_audit(actor=actor, action="delete", obj=task, origin=origin)
+    task.delete()
+
+
+def can_change_note(user, note: Note) -> bool:
+    if access.can(user, "delete"):
+        return True
+    return access.can(user, "edit") and note.author_id == user.pk
+
+
+@transaction.atomic
+def update_note(note: Note, *, actor, body_html: str, origin: str = Origin.UI) -> Note:
+    if not can_change_note(actor, note):
+        raise access.PermissionDenied("Only the note's author or a manager can change it.")
+    body = clean_html(body_html)
+    if not body:
+        raise ValidationError({"body": "A note cannot be empty."})
+    if body != note.body:
+        record_audit(actor=actor, action="update", obj=note, changes={"body": (note.body, body)}, origin=origin)
+        note.body = body
+        note.save(update_fields=["body"])
+    return note
+
+
+@transaction.atomic
+def delete_note(note: Note, *, actor, origin: str = Origin.UI) -> None:
+    if not can_change_note(actor, note):
+        raise access.PermissionDenied("Only the note's author or a manager can delete it.")
+    record_audit(actor=actor, action="delete", obj=note, changes={"body": (note.body, None)}, origin=origin)
+    note.delete()

@@ -1,0 +1,49 @@
+"""Shared pieces of the CRM services: errors, editable fields, who acts."""
+
+from smarketing.core.models import Origin
+from smarketing.crm import access
+from smarketing.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    ObjectType,
+)
+from smarketing.timeline.models import Team
+
+
+class ConflictError(Exception):
+    """The record changed since the caller read it; their edit was not applied."""
+
+
+CONTACT_FIELDS = (
+    "email first_name last_name title phone company owner lifecycle_stage lead_status external_id "
+    "first_source first_utm_source first_utm_medium first_utm_campaign first_touch_at "
+    "last_source last_utm_source last_utm_medium last_utm_campaign last_touch_at "
+    "consent_status consent_at consent_basis consent_source"
+).split()
+COMPANY_FIELDS = "name domain industry employees annual_revenue country owner external_id".split()
+DEAL_FIELDS = "name company amount currency close_date owner source campaign external_id".split()
+EDITABLE_FIELDS = {Contact: CONTACT_FIELDS, Company: COMPANY_FIELDS, Deal: DEAL_FIELDS}
+OBJECT_TYPES = {Contact: ObjectType.CONTACT, Company: ObjectType.COMPANY, Deal: ObjectType.DEAL}
+
+
+def team_of(actor) -> str:
+    """The timeline team of a person's touch: their team's kind, defaulting to sales."""
+    team = getattr(actor, "team", None) if actor is not None else None
+    if team is not None and team.kind == "marketing":
+        return Team.MARKETING
+    return Team.SALES
+
+
+def _require_person(actor, origin: str) -> None:
+    """People (UI, API) need write access; the importer, forms and workflows act for the system."""
+    if origin in (Origin.UI, Origin.API):
+        access.require(actor, "edit")
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _fk_id(value):
+    return getattr(value, "pk", value) if value not in ("", None) else None

@@ -1,0 +1,224 @@
+"""Deals: creation, stage moves with exit criteria, wins and losses, contacts on a deal."""
+
+from datetime import datetime
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from smarketing.core.audit import record_audit
+from smarketing.core.events import publish
+from smarketing.core.models import Origin
+from smarketing.crm import access
+from smarketing.crm.models import (
+    LIFECYCLE_ORDER,
+    Contact,
+    Deal,
+    DealContact,
+    DealStageChange,
+    DealStatus,
+    LifecycleStage,
+    ObjectType,
+    PropertyDefinition,
+    Stage,
+)
+from smarketing.crm.properties import clean_custom
+from smarketing.crm.serialize import record_dict
+from smarketing.crm.services.common import (
+    _require_person,
+    _user,
+    team_of,
+)
+from smarketing.crm.services.lifecycle import _stage_or_lead, change_lifecycle_stage
+from smarketing.crm.services.records import _prepare, _unique_error
+from smarketing.timeline.models import Kind
+from smarketing.timeline.services import record_touch
+
+
+class ExitCriteriaError(ValidationError):
+    """A deal may not leave its stage before these fields are filled."""
+
+
+@transaction.atomic
+def create_deal(
+    *, actor, data: dict, stage: Stage, contacts: list[tuple[Contact, str]] = (), origin: str = Origin.UI
+) -> Deal:
+    if not str(data.get("name") or "").strip():
+        raise ValidationError({"name": "This field is required."})
+    deal = Deal(pipeline_id=stage.pipeline_id, stage=stage)
+    clean = _prepare(Deal, data)
+    custom = clean.pop("custom", None) or {}
+    for name, value in clean.items():
+        setattr(deal, name, value)
+    deal.custom = clean_custom(ObjectType.DEAL, custom) if custom else {}
+    _require_person(actor, origin)
+    if stage.outcome != Stage.Outcome.OPEN:
+        deal.status = stage.outcome
+        deal.closed_at = deal.created_at
+    try:
+        with transaction.atomic():
+            deal.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _unique_error(Deal, exc)
+    DealStageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, actor=_user(actor), origin=origin)
+    for contact, role in contacts:
+        DealContact.objects.get_or_create(deal=deal, contact=contact, defaults={"role": role or "other"})
+    primary = contacts[0][0] if contacts else None
+    record_touch(
+        kind=Kind.DEAL_CREATED,
+        team=team_of(actor),
+        deal=deal,
+        contact=primary,
+        company=deal.company,
+        actor=actor,
+        summary=f"Deal created: {deal.name} ({deal.amount:,.2f} {deal.currency})",
+    )
+    if primary is not None and LIFECYCLE_ORDER.index(_stage_or_lead(primary)) < LIFECYCLE_ORDER.index(
+        LifecycleStage.OPPORTUNITY
+    ):
+        change_lifecycle_stage(
+            primary,
+            LifecycleStage.OPPORTUNITY,
+            actor=actor,
+            origin=Origin.SYSTEM,
+            reason="Deal created",
+            check_access=False,
+        )
+    record_audit(actor=actor, action="create", obj=deal, origin=origin)
+    publish("deal.created", deal, record_dict(deal))
+    return deal
+
+
+def missing_exit_criteria(deal: Deal, stage: Stage) -> list[str]:
+    """Labels of the fields `stage` requires that `deal` has not filled."""
+
+    missing = []
+    for name in stage.exit_criteria:
+        if name.startswith("custom."):
+            key = name.split(".", 1)[1]
+            if deal.custom.get(key) in (None, "", []):
+                label = (
+                    PropertyDefinition.objects.filter(object_type=ObjectType.DEAL, key=key)
+                    .values_list("label", flat=True)
+                    .first()
+                )
+                missing.append(label or key)
+            continue
+        if name == "contacts":
+            if not deal.deal_contacts.exists():
+                missing.append("Contacts")
+            continue
+        try:
+            field = Deal._meta.get_field(name)
+        except FieldDoesNotExist:  # a criterion naming a removed field no longer applies
+            continue
+        value = getattr(deal, field.attname)
+        if value in (None, "") or (name == "amount" and not value):
+            missing.append(str(field.verbose_name).capitalize())
+    return missing
+
+
+@transaction.atomic
+def move_deal_stage(
+    deal: Deal,
+    to_stage: Stage,
+    *,
+    actor,
+    reason: str = "",
+    origin: str = Origin.UI,
+    check_access: bool = True,
+    at: datetime | None = None,
+) -> DealStageChange | None:
+    """Move a deal to another stage of its pipeline, enforcing the exit criteria of the stage it leaves."""
+    if check_access:
+        access.require(actor, "edit", deal)
+    current = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
+    if to_stage.pipeline_id != current.pipeline_id:
+        raise ValidationError("That stage belongs to another pipeline.")
+    if to_stage.pk == current.stage_id:
+        return None
+    from_stage = current.stage
+    # Exit criteria guard progress; a deal may always be marked lost, whatever it is missing.
+    moving_on = to_stage.outcome != Stage.Outcome.LOST and (
+        to_stage.position > from_stage.position or to_stage.outcome == Stage.Outcome.WON
+    )
+    if moving_on and from_stage.outcome == Stage.Outcome.OPEN:
+        missing = missing_exit_criteria(current, from_stage)
+        if missing:
+            raise ExitCriteriaError(
+                f"Before leaving “{from_stage.name}”, fill in: {', '.join(missing)}.", code="exit_criteria"
+            )
+    reason = (reason or "").strip()
+    if to_stage.outcome == Stage.Outcome.LOST and not reason:
+        raise ValidationError("Say why the deal was lost.", code="lost_reason")
+    when = at or timezone.now()
+    seconds = int((when - current.stage_entered_at).total_seconds())
+    update = {"stage": to_stage, "stage_entered_at": when, "version": F("version") + 1, "updated_at": when}
+    if to_stage.outcome == Stage.Outcome.OPEN:
+        update.update(status=DealStatus.OPEN, closed_at=None)
+    else:
+        update.update(status=to_stage.outcome, closed_at=when, close_reason=reason[:200])
+    Deal.objects.filter(pk=current.pk).update(**update)
+    change = DealStageChange.objects.create(
+        deal=current,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        changed_at=when,
+        actor=_user(actor),
+        origin=origin,
+        seconds_in_from=max(seconds, 0),
+    )
+    primary = current.deal_contacts.select_related("contact").order_by("id").first()
+    contact = primary.contact if primary else None
+    kind = {
+        Stage.Outcome.WON: Kind.DEAL_WON,
+        Stage.Outcome.LOST: Kind.DEAL_LOST,
+    }.get(to_stage.outcome, Kind.DEAL_STAGE_CHANGED)
+    summary = f"{current.name}: {from_stage.name} → {to_stage.name}"
+    if reason:
+        summary += f" ({reason})"
+    record_touch(
+        kind=kind,
+        team=team_of(actor),
+        deal=current,
+        contact=contact,
+        company=current.company,
+        actor=actor,
+        occurred_at=when,
+        summary=summary,
+        details={"from": from_stage.pk, "to": to_stage.pk, "reason": reason, "amount": str(current.amount)},
+    )
+    record_audit(
+        actor=actor, action="stage", obj=current, origin=origin, changes={"stage": (from_stage.name, to_stage.name)}
+    )
+    current.refresh_from_db()
+    payload = {**record_dict(current), "from_stage": from_stage.name, "to_stage": to_stage.name}
+    publish("deal.stage_changed", current, payload)
+    if to_stage.outcome != Stage.Outcome.OPEN:
+        publish(f"deal.{to_stage.outcome}", current, payload)
+    if to_stage.outcome == Stage.Outcome.WON:
+        for role in current.deal_contacts.select_related("contact"):
+            if LIFECYCLE_ORDER.index(_stage_or_lead(role.contact)) < LIFECYCLE_ORDER.index(LifecycleStage.CUSTOMER):
+                change_lifecycle_stage(
+                    role.contact,
+                    LifecycleStage.CUSTOMER,
+                    actor=actor,
+                    origin=Origin.SYSTEM,
+                    reason="Deal won",
+                    check_access=False,
+                    at=when,
+                )
+    deal.stage = to_stage
+    deal.stage_id = to_stage.pk
+    return change
+
+
+@transaction.atomic
+def add_deal_contact(deal: Deal, contact: Contact, *, role: str, actor, origin: str = Origin.UI) -> DealContact:
+    access.require(actor, "edit", deal)
+    if role not in DealContact.Role.values:
+        raise ValidationError({"role": "Unknown role."})
+    link, _ = DealContact.objects.update_or_create(deal=deal, contact=contact, defaults={"role": role})
+    record_audit(actor=actor, action="associate", obj=deal, changes={"contact": (None, contact.pk)}, origin=origin)
+    return link

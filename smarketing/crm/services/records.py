@@ -1,0 +1,277 @@
+"""Creating, updating, reassigning and deleting contacts, companies and deals' fields."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from smarketing.core.audit import record_audit
+from smarketing.core.events import publish
+from smarketing.core.models import Origin
+from smarketing.crm import access
+from smarketing.crm.models import (
+    Company,
+    Contact,
+    LifecycleChange,
+    LifecycleStage,
+)
+from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.properties import clean_custom
+from smarketing.crm.serialize import record_dict
+from smarketing.crm.services.common import (
+    EDITABLE_FIELDS,
+    OBJECT_TYPES,
+    ConflictError,
+    _fk_id,
+    _require_person,
+    _user,
+)
+from smarketing.crm.services.lifecycle import change_lifecycle_stage
+from smarketing.timeline.models import Kind, Team
+from smarketing.timeline.services import record_touch
+
+
+def set_search_keys(obj) -> None:
+    """Keep the lowercased search/sort keys in step with the names."""
+    if isinstance(obj, Contact):
+        obj.name_key = f"{obj.first_name} {obj.last_name}".strip().lower()[:201]
+        obj.last_key = (obj.last_name or obj.first_name or obj.email).strip().lower()[:100]
+    elif isinstance(obj, Company):
+        obj.name_key = obj.name.strip().lower()[:200]
+
+
+def _prepare(model, data: dict) -> dict:
+    """Validate and normalize incoming field values; unknown fields are an error."""
+    allowed = set(EDITABLE_FIELDS[model]) | {"custom"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    clean = dict(data)
+    errors = {}
+    if "email" in clean:
+        try:
+            clean["email"] = normalize_email(clean["email"])
+        except ValidationError as exc:
+            errors["email"] = exc.messages[0]
+    if "domain" in clean:
+        try:
+            clean["domain"] = normalize_domain(clean["domain"])
+        except ValidationError as exc:
+            errors["domain"] = exc.messages[0]
+    for name in ("amount", "annual_revenue"):
+        if name in clean and clean[name] not in (None, ""):
+            try:
+                value = Decimal(str(clean[name]).replace(",", ""))
+            except InvalidOperation:
+                errors[name] = f"{clean[name]!r} is not a number."
+                continue
+            if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+                errors[name] = "Must be a positive amount below 1,000,000,000,000."
+            else:
+                clean[name] = value.quantize(Decimal("0.01"))
+        elif name in clean:
+            clean[name] = Decimal("0") if name == "amount" else None
+    if "currency" in clean:
+        currency = str(clean["currency"] or "").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            errors["currency"] = "Use a three-letter currency code such as USD or EUR."
+        clean["currency"] = currency
+    if "lifecycle_stage" in clean and clean["lifecycle_stage"] not in LifecycleStage.values:
+        errors["lifecycle_stage"] = f"{clean['lifecycle_stage']!r} is not a lifecycle stage."
+    for name in ("name",):
+        if name in clean and not str(clean[name] or "").strip():
+            errors[name] = "This field is required."
+    for name, value in clean.items():
+        if isinstance(value, str):
+            if "\x00" in value:
+                errors[name] = "Contains a NUL character."
+            field = model._meta.get_field(name) if name != "custom" else None
+            if field is not None and getattr(field, "max_length", None) and len(value) > field.max_length:
+                errors[name] = f"At most {field.max_length} characters."
+    if "external_id" in clean and not clean["external_id"]:
+        clean["external_id"] = None
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _unique_error(model, exc: IntegrityError) -> ValidationError:
+    text = str(exc).lower()
+    if model is Contact and "email" in text:
+        return ValidationError({"email": "A contact with this email already exists."})
+    if model is Company and "domain" in text:
+        return ValidationError({"domain": "A company with this domain already exists."})
+    if "external_id" in text:
+        return ValidationError({"external_id": "Another record already has this external id."})
+    return ValidationError("This record conflicts with an existing one.")
+
+
+def _create(model, *, actor, data: dict, origin: str):
+    _require_person(actor, origin)
+    clean = _prepare(model, data)
+    custom = clean.pop("custom", None) or {}
+    clean["custom"] = clean_custom(OBJECT_TYPES[model], custom) if custom else {}
+    obj = model(**clean)
+    set_search_keys(obj)
+    obj.full_clean(exclude=["owner", "company", "campaign", "pipeline", "stage", "custom", "email", "domain"])
+    try:
+        with transaction.atomic():
+            obj.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _unique_error(model, exc)
+    return obj
+
+
+@transaction.atomic
+def create_contact(*, actor, data: dict, origin: str = Origin.UI, reason: str = "") -> Contact:
+    if not data.get("email"):
+        raise ValidationError({"email": "Email is required."})
+    contact = _create(Contact, actor=actor, data=data, origin=origin)
+    LifecycleChange.objects.create(
+        contact=contact,
+        from_stage="",
+        to_stage=contact.lifecycle_stage,
+        changed_at=contact.created_at,
+        actor=_user(actor),
+        origin=origin,
+        reason=reason or "Created",
+    )
+    record_touch(
+        kind=Kind.CONTACT_CREATED,
+        team=Team.SYSTEM,
+        contact=contact,
+        actor=actor,
+        summary=f"Contact created ({contact.get_lifecycle_stage_display()})",
+        source=contact.first_source,
+        details={"origin": origin},
+    )
+    record_audit(actor=actor, action="create", obj=contact, origin=origin)
+    publish("contact.created", contact, record_dict(contact))
+    return contact
+
+
+@transaction.atomic
+def create_company(*, actor, data: dict, origin: str = Origin.UI) -> Company:
+    if not str(data.get("name") or "").strip():
+        raise ValidationError({"name": "This field is required."})
+    company = _create(Company, actor=actor, data=data, origin=origin)
+    record_audit(actor=actor, action="create", obj=company, origin=origin)
+    publish("company.created", company, record_dict(company))
+    return company
+
+
+@transaction.atomic
+def update_record(
+    obj,
+    *,
+    actor,
+    data: dict,
+    expected_version: int | None = None,
+    origin: str = Origin.UI,
+    lifecycle_reason: str = "",
+    check_access: bool = True,
+):
+    """Apply the fields in `data` that differ from the stored ones.
+
+    Only changed columns are written (an edit of the phone number does not overwrite a concurrent edit of
+    the title). With `expected_version`, any concurrent edit since the caller read the record is refused
+    with ConflictError, so nothing is silently overwritten.
+    """
+    model = type(obj)
+    if check_access:
+        access.require(actor, "edit", obj)
+    clean = _prepare(model, data)
+    if "owner" in clean and _fk_id(clean["owner"]) != obj.owner_id and check_access:
+        access.require(actor, "reassign", obj)
+    # Lock the row: the diff below is computed against what is stored now, not what the caller saw.
+    current = model.objects.select_for_update().get(pk=obj.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise ConflictError(
+            f"Someone else changed this {model._meta.verbose_name} since you opened it. "
+            "Your changes were not saved; review the current values and save again."
+        )
+    if "custom" in clean:
+        clean["custom"] = clean_custom(OBJECT_TYPES[model], clean["custom"], existing=current.custom)
+    new_stage = clean.pop("lifecycle_stage", None)
+    changes = {}
+    for name, value in clean.items():
+        field = model._meta.get_field(name)
+        old = getattr(current, field.attname)
+        new = _fk_id(value) if field.is_relation else value
+        if old != new:
+            changes[name] = (old, new)
+            setattr(current, field.attname, new)
+    if changes:
+        set_search_keys(current)
+        columns = {
+            model._meta.get_field(n).attname: getattr(current, model._meta.get_field(n).attname) for n in changes
+        }
+        if isinstance(current, Contact | Company):
+            columns.update(name_key=current.name_key)
+        if isinstance(current, Contact):
+            columns.update(last_key=current.last_key)
+        try:
+            with transaction.atomic():
+                model.objects.filter(pk=current.pk).update(
+                    **columns, version=F("version") + 1, updated_at=timezone.now()
+                )
+        except IntegrityError as exc:
+            raise _unique_error(model, exc)
+        current.version += 1
+        record_audit(actor=actor, action="update", obj=current, changes=changes, origin=origin)
+        publish(
+            f"{model._meta.model_name}.updated",
+            current,
+            {**record_dict(current), "changed": sorted(changes)},
+        )
+        if "owner" in changes:
+            _touch_owner_change(current, actor, changes["owner"][1])
+    if new_stage is not None and new_stage != current.lifecycle_stage:
+        change_lifecycle_stage(
+            current,
+            new_stage,
+            actor=actor,
+            origin=origin,
+            reason=lifecycle_reason,
+            allow_backward=bool(lifecycle_reason.strip()),
+            check_access=False,
+        )
+        current.refresh_from_db()
+    return current
+
+
+def _touch_owner_change(obj, actor, owner_id) -> None:
+    from smarketing.accounts.models import User
+
+    owner = User.objects.filter(pk=owner_id).first() if owner_id else None
+    summary = f"Owner set to {owner}" if owner else "Owner removed"
+    kwargs = (
+        {"contact": obj}
+        if isinstance(obj, Contact)
+        else {"company": obj}
+        if isinstance(obj, Company)
+        else {"deal": obj}
+    )
+    record_touch(kind=Kind.OWNER_CHANGED, team=Team.SYSTEM, actor=actor, summary=summary, **kwargs)
+
+
+@transaction.atomic
+def assign_owner(queryset, *, owner, actor, origin: str = Origin.UI) -> int:
+    """Bulk reassignment of the records in `queryset` the actor may reassign; returns how many changed."""
+    allowed = queryset.for_user(actor, "reassign") if origin in (Origin.UI, Origin.API) else queryset
+    owner_id = _fk_id(owner)
+    changed = 0
+    for obj in allowed.exclude(owner_id=owner_id).select_for_update()[:5000]:
+        update_record(obj, actor=actor, data={"owner": owner_id}, origin=origin, check_access=False)
+        changed += 1
+    return changed
+
+
+@transaction.atomic
+def delete_record(obj, *, actor, origin: str = Origin.UI) -> None:
+    access.require(actor, "delete", obj)
+    record_audit(actor=actor, action="delete", obj=obj, origin=origin)
+    publish(f"{obj._meta.model_name}.deleted", obj, {"id": obj.pk, "object": obj._meta.model_name})
+    obj.delete()
