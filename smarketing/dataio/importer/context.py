@@ -88,6 +88,9 @@ class Job:
         ]
         self.mapped = {target.name for _, target in self.columns}
         self.send_events = imp.send_events
+        from smarketing.dataio.importer.records import CompanyCache
+
+        self.companies = CompanyCache()
         # Loaded here, not on first use: cleaning runs in a reader thread that must not query the database.
         self._owners = self._load_owners() if "owner" in self.mapped else {}
         self._owner_cache: dict[str, int] = {}

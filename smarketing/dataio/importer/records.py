@@ -157,6 +157,33 @@ class Planner:
         pass
 
 
+class CompanyCache:
+    """Companies an import has already met, by domain and by name key; only ones known to exist.
+
+    Contact files name the same companies over and over; remembering them spares two lookups per row. An
+    entry can only go stale if someone deletes or merges that company during the import: then the chunk fails
+    its foreign-key check at commit, the runner clears this cache and does the chunk again.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self):
+        self.by_domain: dict[str, dict] = {}
+        self.by_name: dict[str, dict] = {}
+
+    def clear(self) -> None:
+        self.by_domain.clear()
+        self.by_name.clear()
+
+    def remember(self, state: dict) -> None:
+        if len(self.by_name) >= self.LIMIT:
+            self.clear()
+        row = {"id": state["id"], "name": state["name"], "name_key": state["name_key"], "domain": state["domain"]}
+        if row["domain"]:
+            self.by_domain[row["domain"]] = row
+        self.by_name.setdefault(row["name_key"], row)
+
+
 class CompanyResolver:
     """Finds the company a contact or deal row names (by domain, then name) and creates missing ones."""
 
@@ -169,11 +196,25 @@ class CompanyResolver:
         self.defaults = _defaults(Company, COMPANY_ATTNAMES)
 
     def load(self, domains: set[str], names: set[str]) -> None:
+        """Companies with these domains or name keys: from the import's cache, else from the database."""
+        cache = self.job.companies
+        missing_domains, missing_names = set(), set()
+        for domain in domains:
+            if (row := cache.by_domain.get(domain)) is not None:
+                self.by_domain[domain] = row
+            else:
+                missing_domains.add(domain)
+        for name in names:
+            if (row := cache.by_name.get(name)) is not None:
+                self.by_name[name] = row
+            else:
+                missing_names.add(name)
         fields = ["id", "name", "name_key", "domain"]
-        for row in fetch(Company, fields, {"domain": domains, "name_key": names}, lock=False):
-            if row["domain"] in domains:
+        for row in fetch(Company, fields, {"domain": missing_domains, "name_key": missing_names}, lock=False):
+            cache.remember(row)
+            if row["domain"] in missing_domains:
                 self.by_domain[row["domain"]] = row
-            if row["name_key"] in names:
+            if row["name_key"] in missing_names:
                 self.by_name.setdefault(row["name_key"], row)
 
     def find(self, name: str | None, domain: str | None, mail_domain: str | None, create: bool) -> dict | None:
@@ -214,6 +255,8 @@ class CompanyResolver:
         row_of = itemgetter(*COMPANY_ATTNAMES)
         table.insert([row_of(state) for state in self.new])
         self.result.companies_created += len(self.new)
+        for state in self.new:
+            self.job.companies.remember(state)
         new, self.new = self.new, []
         if not self.job.send_events:
             return

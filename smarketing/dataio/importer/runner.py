@@ -275,10 +275,12 @@ def split(chunk: list[Cleaned]) -> tuple[ChunkResult, list]:
 
 def _fast_commit() -> None:
     if connection.vendor == "postgresql":
-        # A chunk's rows and the resume point commit together, so a commit lost in an operating system crash is
-        # simply redone on resume: no need to wait for the disk on every chunk.
         with connection.cursor() as cursor:
+            # A chunk's rows and the resume point commit together, so a commit lost in an operating system crash
+            # is simply redone on resume: no need to wait for the disk on every chunk.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # A chunk stuck behind someone's lock for this long gives up and is done again (OperationalError).
+            cursor.execute("SET LOCAL lock_timeout TO '30s'")
 
 
 def company_phase(imp: Import, job: Job, rows: list):
@@ -378,8 +380,10 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
                 write_chunk(imp, job, chunk, result, rows, context, companies, imp.next_row)
             break
         except (IntegrityError, OperationalError):
-            # A record created concurrently by someone else (unique email/domain) or a locked SQLite database:
-            # the chunk rolled back completely; planning it again sees the new records.
+            # A record created concurrently by someone else (unique email/domain), a company deleted while we
+            # remembered it, or a locked SQLite database: the chunk rolled back completely; planning it again
+            # (with the company cache emptied) sees the database as it is now.
+            job.companies.clear()
             if attempt == RETRIES:
                 raise
             time.sleep(0.2 * attempt)
@@ -390,6 +394,7 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
 # Two chunks at a time (PostgreSQL)
 
 PIPELINE_WRITERS = 2
+COMMIT_WAIT = 20  # seconds a chunk waits, holding its locks, for the previous chunk to commit
 
 
 def _can_pipeline(imp: Import) -> bool:
@@ -478,9 +483,14 @@ class Pipeline:
         finally:
             connection.close()
 
-    def _wait(self, predicate) -> None:
+    def _wait(self, predicate, timeout: float | None = None) -> None:
         with self.cond:
-            self.cond.wait_for(lambda: self.failed or predicate())
+            done = self.cond.wait_for(lambda: self.failed or predicate(), timeout=timeout)
+            if not done:
+                # Waiting for the previous chunk while holding row locks: if that chunk is itself stuck behind
+                # a lock (someone else's transaction waiting on ours), only our rolling back unties it.
+                self.failed = True
+                self.cond.notify_all()
             if self.failed:
                 raise _Stop()
 
@@ -518,13 +528,14 @@ class Pipeline:
                     companies,
                     start,
                     on_locked=mark_locked,
-                    before_commit=lambda: self._wait(lambda: self.committed >= k - 1),
+                    before_commit=lambda: self._wait(lambda: self.committed >= k - 1, COMMIT_WAIT),
                 )
         except _Stop:
             with self.cond:
                 self.leftover[k] = chunk
             return
         except (IntegrityError, OperationalError):
+            self.job.companies.clear()
             self._fail(k, chunk)  # redone one at a time by the caller, with its retries
             return
         except BaseException as exc:

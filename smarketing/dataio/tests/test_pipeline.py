@@ -106,3 +106,35 @@ class PipelineTests(TempMediaMixin, TransactionTestCase):
         with mock.patch.object(runner, "CHUNK_SIZE", 7):
             imp = runner.run(imp.pk)
         self.check(imp)
+
+    def test_a_company_deleted_during_the_import_is_created_again(self):
+        import threading
+
+        original = runner.company_phase
+        calls = {"n": 0}
+
+        def delete(name):
+            try:
+                Company.objects.filter(name=name).delete()  # on its own connection, committed at once
+            finally:
+                connection.close()
+
+        def delete_between_chunks(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 3:  # the import remembers "Co 1" by now; someone deletes it
+                thread = threading.Thread(target=delete, args=("Co 1",))
+                thread.start()
+                thread.join()
+            return original(*args, **kwargs)
+
+        with (
+            mock.patch.object(runner, "CHUNK_SIZE", 7),
+            mock.patch.object(runner, "company_phase", delete_between_chunks),
+            mock.patch.object(runner, "COMMIT_WAIT", 5),
+        ):
+            imp = runner.run(self.start().pk)
+        imp.refresh_from_db()
+        self.assertEqual((imp.status, imp.processed), (Import.Status.DONE, 62))
+        self.assertEqual(totals(imp), (54, 2, 0, 6))
+        again = Company.objects.get(name="Co 1")
+        self.assertTrue(Contact.objects.filter(company=again, email="old@example.com").exists())
