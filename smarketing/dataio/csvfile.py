@@ -396,6 +396,8 @@ class Rows:
         elif len(cells) < width:
             cells = cells + [""] * (width - len(cells))
             padded = True
+        if max(map(len, cells)) <= MAX_CELL_CHARS and "\x00" not in "".join(cells):
+            return Record(row_number, cells, "", padded)  # the usual case, checked in C
         for index, cell in enumerate(cells):
             if len(cell) > MAX_CELL_CHARS:
                 return Record(

@@ -104,7 +104,10 @@ def parse_datetime(raw: str, *, order: str = "mdy", tz: dt.tzinfo = UTC) -> dt.d
     03-01-2024 in `order` ("mdy" or "dmy"), 01.03.2024 (always day first), "Mar 1, 2024", "1 Mar 2024",
     "01-Mar-24", optional times with AM/PM, and Unix epoch seconds or milliseconds (HubSpot writes ms).
     """
-    text = _WEEKDAY.sub("", raw.strip())
+    text = raw.strip()
+    if text.isdigit() and 9 <= len(text) <= 13:  # the HubSpot case, first and without a regular expression
+        return dt.datetime.fromtimestamp(int(text) / (1000 if len(text) >= 12 else 1), tz=UTC)
+    text = _WEEKDAY.sub("", text)
     if not text:
         raise ValueError("empty")
     try:

@@ -87,6 +87,7 @@ class Job:
             (index, by_name[name]) for index, name in enumerate(imp.mapping) if name and name in by_name
         ]
         self.mapped = {target.name for _, target in self.columns}
+        self._cleaning = [(index, target, target.kind in ("text", "external_id")) for index, target in self.columns]
         self.send_events = imp.send_events
         from smarketing.dataio.importer.records import CompanyCache
 
@@ -141,12 +142,16 @@ class Job:
         Empty cells are left out: an import never clears a stored value.
         """
         values, problems = {}, []
-        for index, target in self.columns:
+        for index, target, plain in self._cleaning:
             raw = cells[index]
             if not raw or raw.isspace():
                 continue
+            raw = raw.strip()
+            if plain and (target.max_length is None or len(raw) <= target.max_length):
+                values[target.name] = raw  # most columns are plain text: no call, no parsing
+                continue
             try:
-                self._clean_one(target, raw.strip(), values)
+                self._clean_one(target, raw, values)
             except ValueError as exc:
                 problems.append(f"{target.label}: {exc}.")
             except ValidationError as exc:
