@@ -150,12 +150,15 @@ def main() -> None:
                 last[0] = now
                 print(f"  {current.next_row:>9,} / {current.total_rows or 0:,} rows  {now - started:6.1f} s")
 
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         imp = runner.run(imp.pk, progress=progress)
         seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime
         rate = args.rows / seconds
         print(
             f"import: {seconds:.1f} s, {rate:,.0f} rows/s, peak RSS {peak_rss_mb():,.0f} MB "
-            f"(before import {rss_before:,.0f} MB); status {imp.status}"
+            f"(before import {rss_before:,.0f} MB), Python CPU {cpu:.0f} s; status {imp.status}"
         )
         print(
             f"  created {imp.created:,} updated {imp.updated:,} unchanged {imp.unchanged:,} "

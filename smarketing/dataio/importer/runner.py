@@ -299,9 +299,8 @@ def _fast_commit() -> None:
         with connection.cursor() as cursor:
             # A chunk's rows and the resume point commit together, so a commit lost in an operating system crash
             # is simply redone on resume: no need to wait for the disk on every chunk.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            # A chunk stuck behind someone's lock for this long gives up and is done again (OperationalError).
-            cursor.execute("SET LOCAL lock_timeout TO '30s'")
+            # A chunk stuck behind someone's lock for 30 s gives up and is done again (OperationalError).
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; SET LOCAL lock_timeout TO '30s'")
 
 
 def company_phase(imp: Import, job: Job, rows: list):
