@@ -10,6 +10,7 @@ OWN_COMMANDS = {
     "migrate": "create or update the database tables",
     "createuser": "create a user: --email --team --role",
     "seed": "generate realistic demo/benchmark data: --contacts N",
+    "import": "import contacts, companies or deals from a CSV file (HubSpot, Salesforce, Pipedrive exports)",
 }
 
 

@@ -41,6 +41,14 @@ def publish(name: str, obj, payload: dict) -> Event:
         object_id=str(obj.pk),
         payload=payload,
     )
+    notify_on_commit()
+    return event
+
+
+def notify_on_commit() -> None:
+    """Run the subscribers' hooks after the current transaction commits.
+
+    publish() calls it for each event; bulk writers that insert many Event rows at once call it once per batch.
+    """
     for hook in _after_commit_hooks:
         transaction.on_commit(hook)
-    return event

@@ -596,6 +596,33 @@ def scrub_webhook_deliveries(erasure: Erasure) -> int:
     return sum(forget_object(CONTACT_TYPE, object_id) for object_id in erasure.object_ids)
 
 
+def scrub_import_rows(erasure: Erasure) -> int:
+    """Rows an import rejected, and import previews, keep the cells as uploaded: blank any that name the person."""
+    from smarketing.dataio.models import Import, RejectedRow
+
+    # Only identifiers that single the person out (email, full name, phone, external id): these rows belong to
+    # no record, so a bare first name would blank other people's rows.
+    strong = [i for i in erasure.identifiers if "@" in i or " " in i or any(c.isdigit() for c in i)]
+    if not strong:
+        return 0
+
+    def names_person(cells) -> bool:
+        return _mentions(json.dumps(cells, ensure_ascii=False), strong)
+
+    changed = 0
+    # A Python scan: rejected rows are few next to the CRM tables, and JSON text search is not portable.
+    for row in RejectedRow.objects.only("pk", "cells").iterator(chunk_size=2000):
+        if names_person(row.cells):
+            RejectedRow.objects.filter(pk=row.pk).update(cells=[ERASED for _ in row.cells])
+            changed += 1
+    for upload in Import.objects.only("pk", "sample").iterator(chunk_size=200):
+        if names_person(upload.sample):
+            sample = [[ERASED] * len(cells) if names_person(cells) else cells for cells in upload.sample]
+            Import.objects.filter(pk=upload.pk).update(sample=sample)
+            changed += 1
+    return changed
+
+
 # Run in this order by erase_contact(), all in one transaction. Each returns how many rows it changed; the
 # counts are kept on the ErasureRecord. See the module docstring before adding one.
 SCRUBBERS: list[Scrubber] = [
@@ -608,6 +635,7 @@ SCRUBBERS: list[Scrubber] = [
     scrub_audit,
     scrub_events,
     scrub_webhook_deliveries,
+    scrub_import_rows,
 ]
 
 

@@ -48,9 +48,6 @@ from smarketing.crm.services.records import (
     update_record,
 )
 
-# The importer still calls the old private name; kept until it moves to set_search_keys.
-_set_keys = set_search_keys
-
 __all__ = [
     "ACTIVITY_KINDS",
     "COMPANY_FIELDS",

@@ -5,7 +5,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from smarketing.accounts.models import User
 from smarketing.core import events
@@ -49,7 +48,7 @@ class ChunkResult:
 
 
 def contact_keys(first_name: str, last_name: str, email: str) -> tuple[str, str]:
-    """name_key and last_key exactly as crm.services._set_keys computes them (a test keeps the two in step)."""
+    """name_key and last_key exactly as crm.services.set_search_keys computes them (a test keeps the two in step)."""
     name_key = f"{first_name} {last_name}".strip().lower()[:201]
     last_key = (last_name or first_name or email).strip().lower()[:100]
     return name_key, last_key
@@ -276,6 +275,5 @@ class Writes:
             Table(Event, EVENT_FIELDS).insert(self.events)
             # What core.events.publish does after each event, once per chunk: the webhook fan-out (and any
             # other subscriber) runs after this chunk commits.
-            for hook in events._after_commit_hooks:
-                transaction.on_commit(hook)
+            events.notify_on_commit()
         self.touches, self.events = [], []

@@ -52,7 +52,7 @@ def _defaults(model, attnames) -> dict:
 
 
 def company_key(name: str) -> str:
-    """Company.name_key as crm.services._set_keys computes it."""
+    """Company.name_key as crm.services.set_search_keys computes it."""
     return name.strip().lower()[:200]
 
 

@@ -251,3 +251,35 @@ class ErasedContactInTheAppTests(TestCase):
                 for needle in NEEDLES:
                     self.assertNotIn(needle.lower(), text)
         self.assertContains(self.client.get(pages[0]), "[erased]")
+
+
+class ImportRowErasureTests(TestCase):
+    def test_rejected_import_rows_naming_the_person_are_blanked(self):
+        from smarketing.dataio.models import Import, RejectedRow
+        from smarketing.privacy.services import erase_contact
+        from smarketing.testing import make_cast, make_contact
+
+        cast = make_cast()
+        contact = make_contact(None, email="ada.lovelace@example.com", first_name="Ada", last_name="Lovelace")
+        run = Import.objects.create(
+            object_type="contact",
+            created_by=cast["alice"],
+            original_name="x.csv",
+            encoding="utf-8",
+            delimiter=",",
+            sample=[["ada.lovelace@example.com", "Ada"], ["someone@else.com", "Ada"]],
+        )
+        mine = RejectedRow.objects.create(
+            import_run=run, row_number=2, reason="bad", cells=["ada.lovelace@example.com", "x"]
+        )
+        other = RejectedRow.objects.create(
+            import_run=run, row_number=3, reason="bad", cells=["Ada", "someone@else.com"]
+        )
+        erase_contact(contact, actor=cast["alice"], reason="Data subject request")
+        mine.refresh_from_db()
+        other.refresh_from_db()
+        run.refresh_from_db()
+        self.assertNotIn("ada.lovelace@example.com", str(mine.cells))
+        self.assertEqual(other.cells, ["Ada", "someone@else.com"])  # a bare first name is not the person
+        self.assertNotIn("ada.lovelace@example.com", str(run.sample))
+        self.assertEqual(run.sample[1], ["someone@else.com", "Ada"])
