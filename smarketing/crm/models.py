@@ -64,8 +64,10 @@ class ObjectType(models.TextChoices):
 class OwnedRecord(models.Model):
     """Fields every CRM record shares: owner, custom properties, timestamps and an edit version."""
 
+    # No single-column index: each record type has an (owner, -id) index that serves owner lookups too, and
+    # every index costs time on bulk imports.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     custom = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -110,7 +112,9 @@ class Contact(OwnedRecord):
     last_key = models.CharField(max_length=100, db_index=True, editable=False, default="")
     title = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=50, blank=True)
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts", db_index=False
+    )  # served by contact_company_idx
     lifecycle_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD)
     lifecycle_changed_at = models.DateTimeField(default=timezone.now)
     lead_status = models.CharField(max_length=20, choices=LeadStatus.choices, blank=True)
@@ -215,7 +219,9 @@ class Deal(OwnedRecord):
     """A sales opportunity moving through a pipeline."""
 
     name = models.CharField(max_length=200)
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals", db_index=False
+    )  # served by deal_company_idx
     contacts = models.ManyToManyField(Contact, through="DealContact", related_name="deals")
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
@@ -266,11 +272,15 @@ class DealContact(models.Model):
 class LifecycleChange(models.Model):
     """One move of a contact between lifecycle stages: from, to, when, by whom or what, and why."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="lifecycle_changes")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="lifecycle_changes", db_index=False
+    )  # served by lifecycle_contact_idx
     from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
     changed_at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )  # users are deactivated, not deleted
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.UI)
     reason = models.CharField(max_length=300, blank=True)
 
