@@ -18,8 +18,6 @@ Deterministic: the same --seed, sizes and day give the same rows (time stamps ar
 the day the seed runs).
 """
 
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from django.db import connection, transaction
 
 from smarketing.accounts.models import Role, Team, TeamKind, User
 from smarketing.campaigns.models import Campaign
+from smarketing.core.threads import in_background
 from smarketing.crm.defaults import default_pipeline, install_defaults
 from smarketing.crm.models import Company, Contact, Pipeline, Stage
 from smarketing.crm.seed.generate import (
@@ -171,48 +170,15 @@ def _dedupe_emails(chunk: Chunk) -> None:
 
 
 def _produce(generator: Generator, depth: int = 2):
-    """Generated chunks, made in a thread while the caller loads the previous one.
+    """Generated chunks, made in a thread while the caller loads the previous one (the database ingests chunk N
+    while chunk N+1 is made)."""
 
-    The generator is pure Python (it holds the GIL); the loader mostly waits on the database's socket (or
-    inside SQLite, GIL released), so the two overlap: the database ingests chunk N while chunk N+1 is made.
-    The queue bounds memory to `depth` chunks. The thread touches no database connection.
-    """
-    chunks: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    def filled():
+        for chunk in generator.chunks():
+            generator.fill(chunk)
+            yield chunk
 
-    def offer(item) -> bool:
-        while not stop.is_set():
-            try:
-                chunks.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work():
-        try:
-            for chunk in generator.chunks():
-                generator.fill(chunk)
-                if not offer(chunk):
-                    return
-            offer(done)
-        except BaseException as exc:  # handed to the loading thread, which raises it
-            offer(exc)
-
-    thread = threading.Thread(target=work, name="seed-generator", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = chunks.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    return in_background(filled(), depth=depth, name="seed-generator")
 
 
 def seed(

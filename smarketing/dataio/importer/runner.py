@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from queue import Full, Queue
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
+from smarketing.core.threads import in_background
 from smarketing.crm.models import ObjectType
 from smarketing.dataio.csvfile import FileProblem, Record, Rows
 from smarketing.dataio.importer.context import ChunkResult, Job, Writes
@@ -151,7 +151,8 @@ def _run(imp: Import, progress) -> None:
     if len(header) != len(imp.mapping):
         raise FileProblem("The file's columns changed since it was mapped; upload it again.")
     context = _context(imp)
-    chunks = _in_background(_cleaned_chunks(rows, job, skip=imp.next_row))
+    # Read and parse the next chunks in a thread while this one writes (no database access in the thread).
+    chunks = in_background(_cleaned_chunks(rows, job, skip=imp.next_row), name="import-reader")
     if _can_pipeline(imp):
         while True:
             leftover = Pipeline(imp, job, context, progress).run(chunks)
@@ -190,47 +191,6 @@ def _cleaned_chunks(rows: Rows, job: Job, *, skip: int) -> Iterator[list[Cleaned
             chunk = []
     if chunk:
         yield chunk
-
-
-_DONE = object()
-
-
-def _in_background(chunks: Iterator[list[Cleaned]]) -> Iterator[list[Cleaned]]:
-    """Read and parse the next chunks in a thread while this one writes: the work overlaps database waits.
-
-    The thread only reads the file and parses cells (no database access); at most two chunks wait in the queue.
-    """
-    queue: Queue = Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put(chunk, timeout=0.5)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(_DONE)
-        except BaseException as exc:  # handed to the consuming thread, which raises it
-            queue.put(exc)
-
-    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 def _context(imp: Import) -> dict:
