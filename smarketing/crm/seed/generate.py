@@ -976,7 +976,7 @@ class Generator:
 
     def _deal_events(self, d: _Deal) -> list:
         """Timeline touches of a deal, on its primary contact's timeline (as move_deal_stage writes them)."""
-        amount = f"{d.amount} USD"
+        amount = f"{d.amount:,.2f} USD"
         events = [
             (
                 d.created,
