@@ -56,3 +56,18 @@ FREE_MAIL = frozenset(
     "gmail.com googlemail.com yahoo.com hotmail.com outlook.com live.com msn.com aol.com icloud.com "
     "me.com mac.com proton.me protonmail.com gmx.com gmx.de web.de yandex.ru mail.ru zoho.com".split()
 )
+
+
+def contact_search_keys(first_name: str, last_name: str, email: str) -> tuple[str, str]:
+    """Contact.name_key ("first last") and last_key, lowercased: prefix search and name sort use plain indexes.
+
+    The services, the importer and the seed all store these, so the one definition lives here.
+    """
+    name_key = f"{first_name} {last_name}".strip().lower()[:201]
+    last_key = (last_name or first_name or email).strip().lower()[:100]
+    return name_key, last_key
+
+
+def company_search_key(name: str) -> str:
+    """Company.name_key: the lowercased name."""
+    return name.strip().lower()[:200]

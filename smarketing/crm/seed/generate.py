@@ -26,6 +26,7 @@ from operator import itemgetter
 
 from django.utils.html import strip_tags
 
+from smarketing.crm.normalize import company_search_key, contact_search_keys
 from smarketing.crm.seed import words as W
 
 DAY = 86400
@@ -894,7 +895,7 @@ class Generator:
                     ts,
                     1,
                     company["name"],
-                    company["name"].strip().lower()[:200],
+                    company_search_key(company["name"]),
                     company["domain"],
                     company["industry"],
                     company["employees"],
@@ -1476,8 +1477,7 @@ class Generator:
                 p.email,
                 p.first,
                 p.last,
-                f"{p.first} {p.last}".lower()[:201],
-                p.last.lower()[:100],
+                *contact_search_keys(p.first, p.last, p.email),
                 p.title,
                 p.phone,
                 coid,

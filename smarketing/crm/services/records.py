@@ -17,7 +17,7 @@ from smarketing.crm.models import (
     LifecycleChange,
     LifecycleStage,
 )
-from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.normalize import company_search_key, contact_search_keys, normalize_domain, normalize_email
 from smarketing.crm.properties import clean_custom
 from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
@@ -36,10 +36,9 @@ from smarketing.timeline.services import record_touch
 def set_search_keys(obj) -> None:
     """Keep the lowercased search/sort keys in step with the names."""
     if isinstance(obj, Contact):
-        obj.name_key = f"{obj.first_name} {obj.last_name}".strip().lower()[:201]
-        obj.last_key = (obj.last_name or obj.first_name or obj.email).strip().lower()[:100]
+        obj.name_key, obj.last_key = contact_search_keys(obj.first_name, obj.last_name, obj.email)
     elif isinstance(obj, Company):
-        obj.name_key = obj.name.strip().lower()[:200]
+        obj.name_key = company_search_key(obj.name)
 
 
 def _prepare(model, data: dict) -> dict:

@@ -47,13 +47,6 @@ class ChunkResult:
         self.rejected.append((record.row_number, reason, record.cells or []))
 
 
-def contact_keys(first_name: str, last_name: str, email: str) -> tuple[str, str]:
-    """name_key and last_key exactly as crm.services.set_search_keys computes them (a test keeps the two in step)."""
-    name_key = f"{first_name} {last_name}".strip().lower()[:201]
-    last_key = (last_name or first_name or email).strip().lower()[:100]
-    return name_key, last_key
-
-
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, dict})
 
 

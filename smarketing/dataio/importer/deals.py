@@ -16,6 +16,7 @@ from smarketing.core.models import Origin
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, Pipeline, Stage
+from smarketing.crm.normalize import company_search_key
 from smarketing.dataio.importer.context import ChunkResult, Job, Writes
 from smarketing.dataio.importer.records import CompanyResolver
 from smarketing.dataio.values import key
@@ -95,7 +96,7 @@ class DealPlanner:
         companies = CompanyResolver(self.job, self.result, self.writes)
         companies.load(
             {v["company_domain"] for _, v in rows if v.get("company_domain")},
-            {v["company_name"].strip().lower()[:200] for _, v in rows if v.get("company_name")},
+            {company_search_key(v["company_name"]) for _, v in rows if v.get("company_name")},
         )
         planned = []
         for record, values in rows:

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from smarketing.core.models import Origin
 from smarketing.crm.models import LIFECYCLE_ORDER, Company, Contact, LifecycleChange, LifecycleStage
-from smarketing.crm.normalize import email_domain
+from smarketing.crm.normalize import company_search_key, contact_search_keys, email_domain
 from smarketing.dataio.importer.bulk import Table, fetch
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, contact_keys, payload
+from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, payload
 from smarketing.timeline.models import Kind, Team
 
 CONTACT_ATTNAMES = all_attnames(Contact)
@@ -49,11 +49,6 @@ def _defaults(model, attnames) -> dict:
         field = fields[name]
         values[name] = None if name == "id" else field.get_default()
     return values
-
-
-def company_key(name: str) -> str:
-    """Company.name_key as crm.services.set_search_keys computes it."""
-    return name.strip().lower()[:200]
 
 
 def _company_id(ref):
@@ -222,13 +217,13 @@ class CompanyResolver:
         if domain:
             found = self.by_domain.get(domain)
             if found is None and name:
-                by_name = self.by_name.get(company_key(name))
+                by_name = self.by_name.get(company_search_key(name))
                 found = by_name if by_name is not None and not by_name["domain"] else None
             return found or (self._create(name or domain, domain) if create else None)
         if name:
             # The company the row names, even when the email's domain belongs to another one (a subsidiary, an
             # agency); a new company takes the email's domain when no other company has it.
-            found = self.by_name.get(company_key(name))
+            found = self.by_name.get(company_search_key(name))
             if found is None and create:
                 free = mail_domain if mail_domain and mail_domain not in self.by_domain else None
                 found = self._create(name, free)
@@ -240,7 +235,12 @@ class CompanyResolver:
     def _create(self, name: str, domain: str | None) -> dict:
         state = dict(self.defaults)
         state.update(
-            name=name, name_key=company_key(name), domain=domain, custom={}, created_at=self.now, updated_at=self.now
+            name=name,
+            name_key=company_search_key(name),
+            domain=domain,
+            custom={},
+            created_at=self.now,
+            updated_at=self.now,
         )
         self.new.append(state)
         if domain:
@@ -291,7 +291,7 @@ class ContactPlanner(Planner):
             if values.get("company_domain"):
                 domains.add(values["company_domain"])
             if values.get("company_name"):
-                names.add(company_key(values["company_name"]))
+                names.add(company_search_key(values["company_name"]))
             if values.get("email") and (mail_domain := email_domain(values["email"])):
                 domains.add(mail_domain)
         resolver.load(domains, names)
@@ -367,7 +367,9 @@ class ContactPlanner(Planner):
                 state["lifecycle_changed_at"] = self.now
                 self.transitions.append((state, old_stage, stage))
         if changes:
-            state["name_key"], state["last_key"] = contact_keys(state["first_name"], state["last_name"], state["email"])
+            state["name_key"], state["last_key"] = contact_search_keys(
+                state["first_name"], state["last_name"], state["email"]
+            )
         if "email" in changes:
             self.by_email.pop(old_email, None)
             self.by_email[state["email"]] = state
@@ -384,7 +386,9 @@ class ContactPlanner(Planner):
         state["lifecycle_stage"] = stage
         state["lifecycle_changed_at"] = state["created_at"]
         state["company_id"] = self.company_for(values, state)
-        state["name_key"], state["last_key"] = contact_keys(state["first_name"], state["last_name"], state["email"])
+        state["name_key"], state["last_key"] = contact_search_keys(
+            state["first_name"], state["last_name"], state["email"]
+        )
         self.new.append(state)
         self.by_email[state["email"]] = state
         if state["external_id"]:
@@ -484,7 +488,7 @@ class CompanyPlanner(Planner):
     def run(self, rows: list, on_locked=None) -> None:
         ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
         domains = {v["domain"] for _, v in rows if v.get("domain")}
-        names = {company_key(v["name"]) for _, v in rows if v.get("name")}
+        names = {company_search_key(v["name"]) for _, v in rows if v.get("name")}
         self.by_ext, self.by_domain, self.by_name = {}, {}, {}
         where = {"domain": domains, "name_key": names, "external_id": ext_ids}
         for state in fetch(Company, self.attnames, where, lock=True):
@@ -528,7 +532,7 @@ class CompanyPlanner(Planner):
             return
         state = by_ext if by_ext is not None else by_domain
         if state is None and name:
-            by_name = self.by_name.get(company_key(name))
+            by_name = self.by_name.get(company_search_key(name))
             # Same name and no domain on either side (or none stored yet): the same company.
             if by_name is not None and (not domain or not by_name["domain"]):
                 state = by_name
@@ -539,7 +543,7 @@ class CompanyPlanner(Planner):
             state = self.fresh(values)
             self.apply(state, values)
             state["name"] = name or domain
-            state["name_key"] = company_key(state["name"])
+            state["name_key"] = company_search_key(state["name"])
             self.new.append(state)
             self._index(state)
             self.result.created += 1
@@ -550,7 +554,7 @@ class CompanyPlanner(Planner):
         old_owner = state["owner_id"]
         changes = self.apply(state, values)
         if "name" in changes:
-            state["name_key"] = company_key(state["name"])
+            state["name_key"] = company_search_key(state["name"])
         if "domain" in changes and state["domain"]:
             self.by_domain[state["domain"]] = state
         if "owner_id" in changes and not state.get("_new") and state["owner_id"] != old_owner:

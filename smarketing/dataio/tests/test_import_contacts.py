@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from smarketing.core.models import AuditEntry, Event, Origin
 from smarketing.crm import services as crm_services
 from smarketing.crm.models import Company, Contact, LifecycleChange, PropertyDefinition
+from smarketing.crm.normalize import contact_search_keys
 from smarketing.crm.serialize import record_dict
 from smarketing.dataio.importer import runner
-from smarketing.dataio.importer.context import contact_keys
 from smarketing.dataio.models import Import, RejectedRow
 from smarketing.dataio.tests.helpers import TempMediaMixin, run_csv, totals
 from smarketing.testing import make_cast, make_company, make_contact
@@ -76,7 +76,7 @@ class ContactImportTests(TempMediaMixin, TestCase):
         for first, last, email in [("", "", "x@y.com"), ("Ann", "", "a@b.c"), ("  Émile ", "ZOLA", "e@z.fr")]:
             probe = Contact(first_name=first, last_name=last, email=email)
             crm_services.set_search_keys(probe)
-            self.assertEqual(contact_keys(first, last, email), (probe.name_key, probe.last_key))
+            self.assertEqual(contact_search_keys(first, last, email), (probe.name_key, probe.last_key))
 
     def test_reimporting_the_same_file_changes_nothing(self):
         run_csv(HUBSPOT, self.alice)
