@@ -1,5 +1,6 @@
 """The one settings module. Every value comes from a typed environment variable (see docs/configuration.md)."""
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -215,3 +216,19 @@ LOGGING = {
 
 # Lists never count whole tables; pages are keyset-paginated.
 PAGE_SIZE = env_int("PAGE_SIZE", 50, minimum=5)
+MAX_IMPORT_MB = env_int("SMARKETING_MAX_IMPORT_MB", 200, minimum=1)
+JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 14, minimum=1)
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+
+# `smarketing serve` (gunicorn): defaults for its options.
+SERVE_BIND = env_str("BIND", "127.0.0.1:8000")
+SERVE_WORKERS = env_int("WEB_CONCURRENCY", 2, minimum=1)
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Private addresses webhooks may reach anyway (e.g. an internal receiver); checked here so a typo fails at start.
+WEBHOOK_ALLOWED_ADDRESSES = env_list("WEBHOOK_ALLOWED_ADDRESSES", [])
+for _network in WEBHOOK_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ConfigError(f"WEBHOOK_ALLOWED_ADDRESSES: {_network!r} is not an IP address or CIDR network") from None

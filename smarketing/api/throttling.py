@@ -4,13 +4,13 @@ The counters live in Django's default cache. With the default in-process cache e
 its own; configure a shared cache (CACHES) to make the limit global across processes.
 """
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from smarketing.api.models import ApiToken
-from smarketing.env import env_int
 
 # Requests per minute per token; a session user (the UI's own calls) and each anonymous IP get the same budget.
-RATE_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+RATE_PER_MINUTE = settings.API_RATE_LIMIT_PER_MINUTE
 
 
 class TokenRateThrottle(SimpleRateThrottle):

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smarketing.env import env_int
+from django.conf import settings
 
 # The upload limit in megabytes (documented in docs/configuration.md).
-MAX_IMPORT_MB = env_int("SMARKETING_MAX_IMPORT_MB", 200, minimum=1)
+MAX_IMPORT_MB = settings.MAX_IMPORT_MB
 MAX_COLUMNS = 1000
 # A cell longer than this rejects its row: no CRM value is that long, and storing it would hide a broken file.
 MAX_CELL_CHARS = 100_000

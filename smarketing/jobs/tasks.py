@@ -10,7 +10,6 @@ from django.utils import timezone
 from django_tasks import task
 
 from smarketing.core.models import WorkerHeartbeat
-from smarketing.env import env_int
 from smarketing.jobs.periodic import periodic
 from smarketing.jobs.queries import uses_database_backend
 from smarketing.jobs.retry import WORKER_LOST_PATH, attempt_of, enqueue_retry, policy_of
@@ -18,7 +17,7 @@ from smarketing.jobs.retry import WORKER_LOST_PATH, attempt_of, enqueue_retry, p
 logger = logging.getLogger(__name__)
 
 # Finished job results older than this are deleted (the job list shows recent history, not an archive).
-JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 14, minimum=1)
+JOB_RETENTION_DAYS = settings.JOB_RETENTION_DAYS
 PRUNE_BATCH = 1000
 
 

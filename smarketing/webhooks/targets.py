@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from smarketing.env import ConfigError, env_list
+from smarketing.env import ConfigError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -58,13 +58,9 @@ def parse_networks(values: list[str]) -> list[Network]:
     return networks
 
 
-_ENV_ALLOWED = parse_networks(env_list("WEBHOOK_ALLOWED_ADDRESSES", []))
-
-
 def allowed_networks() -> list[Network]:
-    """The allow-list: the environment variable, unless a settings override exists (tests use one)."""
-    override = getattr(settings, "WEBHOOK_ALLOWED_ADDRESSES", None)
-    return _ENV_ALLOWED if override is None else parse_networks(list(override))
+    """The allow-list of WEBHOOK_ALLOWED_ADDRESSES (validated when settings load, so a typo fails at start)."""
+    return parse_networks(list(settings.WEBHOOK_ALLOWED_ADDRESSES))
 
 
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:

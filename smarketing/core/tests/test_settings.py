@@ -63,3 +63,19 @@ def test_bad_database_url_is_refused(tmp_path):
     result = _run_check(tmp_path, {"DATABASE_URL": "mysql://root@127.0.0.1/test"})
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_environment_is_read_in_settings_only():
+    """One settings module: no app reads an environment variable of its own (docs/configuration.md lists them)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    reads = re.compile(r"os\.environ\.get\(|os\.getenv\(|\benv_(?:str|int|bool|list)\(")
+    allowed = {"settings.py", "env.py"}
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name not in allowed and "tests" not in path.parts and reads.search(path.read_text())
+    ]
+    assert offenders == []

@@ -23,7 +23,7 @@ def gunicorn_argv(bind: str, workers: int) -> list[str]:
         "--access-logfile",
         "-",
         "--forwarded-allow-ips",
-        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        settings.FORWARDED_ALLOW_IPS,
     ]
 
 
@@ -31,8 +31,8 @@ class Command(BaseCommand):
     help = "Serve the web app with gunicorn (a production WSGI server). Static files are served by whitenoise."
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument("--bind", default=settings.SERVE_BIND)
+        parser.add_argument("--workers", type=int, default=settings.SERVE_WORKERS)
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply pending migrations first.")
 
     def handle(self, *args, bind, workers, no_migrate, **options):
