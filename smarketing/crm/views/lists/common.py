@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from smarketing.core.queries import parse_ids
 from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition
 
 BULK_MAX = 500  # ids per bulk request; a page shows 50, so this only bounds hostile posts
@@ -49,11 +50,7 @@ def custom_display(definition: PropertyDefinition, value) -> str:
 
 
 def selected_ids(post) -> list[int]:
-    ids = []
-    for raw in post.getlist("ids")[:BULK_MAX]:
-        if raw.isdigit() and len(raw) < 19:
-            ids.append(int(raw))
-    return sorted(set(ids))
+    return parse_ids(post.getlist("ids"), BULK_MAX)
 
 
 def back_url(request, kind: Kind) -> str:
