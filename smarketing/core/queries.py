@@ -118,3 +118,10 @@ def keyset_page(qs: QuerySet, sort: SortOption, cursor: str | None, size: int) -
         last = rows[-1]
         next_cursor = _encode([getattr(last, name.lstrip("-")) for name in fields])
     return Page(rows=rows, next_cursor=next_cursor, has_previous=bool(after))
+
+
+def parse_ids(values: list[str], limit: int) -> list[int]:
+    """Record ids ticked on a page (POSTed as strings): the valid ones, deduplicated and sorted; at most
+    `limit` are read, which only bounds hostile posts. Anything that is not a plain positive number is dropped."""
+    ids = {int(raw) for raw in values[:limit] if raw.isascii() and raw.isdigit() and len(raw) < 19}
+    return sorted(ids)

@@ -1,4 +1,4 @@
-"""CRM pages. lists.py: lists, forms, bulk actions, admin pages. records.py: record pages, timeline, board, home."""
+"""CRM pages. views/lists/: lists, forms, bulk actions, admin. views/records/: record pages, timeline, board, home."""
 
 from django.urls import path
 

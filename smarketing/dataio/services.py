@@ -1,6 +1,5 @@
 """Starting imports: store an upload, analyze it, map its columns, queue it. Views and the command share these."""
 
-import csv
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator
@@ -9,10 +8,10 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from smarketing.core.csvsafe import defuse
 from smarketing.crm import access
 from smarketing.crm.models import ObjectType, PropertyDefinition
 from smarketing.dataio import csvfile
+from smarketing.dataio.exporter import csv_pieces
 from smarketing.dataio.fields import auto_map, check_mapping
 from smarketing.dataio.importer import runner
 from smarketing.dataio.models import Import
@@ -153,24 +152,14 @@ def discard_import(imp: Import) -> None:
     imp.status = Import.Status.DISCARDED
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def rejected_rows_csv(imp: Import) -> Iterator[str]:
     """The error file: the original header and cells of every rejected row, then its row number and the reason.
 
-    Cells are defused (a spreadsheet will open this file) and it starts with a byte-order mark for Excel.
+    Written by the exporter's CSV writer: cells defused (a spreadsheet will open this file), a byte-order mark.
     """
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([defuse(h) for h in imp.header] + ["Import row", "Import error"])
-    batch = []
-    for rejected in imp.rejected_rows.order_by("row_number").iterator(chunk_size=2000):
-        cells = [defuse(c) for c in rejected.cells] if rejected.cells else [""] * len(imp.header)
-        batch.append(writer.writerow(cells + [rejected.row_number, defuse(rejected.reason)]))
-        if len(batch) >= 500:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+    width = len(imp.header)
+    body = (
+        [*(rejected.cells or [""] * width), rejected.row_number, rejected.reason]
+        for rejected in imp.rejected_rows.order_by("row_number").iterator(chunk_size=2000)
+    )
+    return csv_pieces([*imp.header, "Import row", "Import error"], body)

@@ -8,7 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -266,16 +268,23 @@ def _attachment(filename: str) -> str:
 
 
 @login_required
-@require_GET
+@require_POST
 def export(request, kind: str, fmt: str):
-    """/import/export/contacts.csv?lifecycle=mql&owner=me (the list page's parameters): streamed, or a job if large."""
+    """POST /import/export/contacts.csv with a list page's parameters (or `selection=1` and the ticked `ids`):
+    records the export, then redirects to its download, or to its progress page when it is large (a job).
+
+    A POST, because it writes (the Export row, the audit entry, maybe a job); CSRF-protected like any form.
+    """
     if kind not in exporter.KINDS or fmt not in exporter.FORMATS:
         raise Http404("Unknown export.")
     if not access.can(request.user, "export"):
         raise PermissionDenied("Exporting needs a manager or admin role.")
     try:
-        filters = exporter.parse_filters(kind, request.GET, request.user)
+        filters = exporter.parse_filters(kind, request.POST, request.user)
     except ValidationError as exc:
+        if request.POST.get("selection"):  # the Export button of a list's bulk bar: back to the list
+            messages.warning(request, " ".join(exc.messages))
+            return redirect(_back(request))
         return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain; charset=utf-8")
     large = exporter.is_large(kind, filters, request.user)
     record = Export.objects.create(
@@ -293,18 +302,15 @@ def export(request, kind: str, fmt: str):
         run_export.enqueue(record.pk)
         messages.info(request, "This export is large, so it is being prepared in the background.")
         return redirect("dataio:export_detail", pk=record.pk)
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            exporter.stream_csv(kind, filters, request.user), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = _attachment(record.download_name)
-        return response
-    return FileResponse(
-        exporter.xlsx_tempfile(kind, filters, request.user),
-        as_attachment=True,
-        filename=record.download_name,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    return redirect("dataio:export_download", pk=record.pk)
+
+
+def _back(request) -> str:
+    """The page that posted the export (a list with its filters), never another site."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("dataio:import_list")
 
 
 def _get_export(request, pk: int) -> Export:
@@ -325,15 +331,39 @@ def export_detail(request, pk: int):
 @login_required
 @require_GET
 def export_download(request, pk: int):
+    """The file a job wrote; or, for a small export, the rows streamed now (read with the requester's rights)."""
     export = _get_export(request, pk)
-    if export.status != Export.Status.DONE or not export.file_name:
-        raise Http404("This export has no file.")
+    if export.status != Export.Status.DONE:
+        raise Http404("This export has no file yet.")
+    if not export.file_name:
+        return _stream_export(export)
     path = exporter.export_path(export)
     if not path.exists():
         raise Http404("The export file is gone; export again.")
-    content_type = (
-        "text/csv; charset=utf-8"
-        if export.fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return FileResponse(
+        open(path, "rb"), as_attachment=True, filename=export.download_name, content_type=CONTENT_TYPES[export.fmt]
     )
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=export.download_name, content_type=content_type)
+
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _stream_export(export: Export):
+    user = export.requested_by
+    if user is None:
+        raise Http404("The user who asked for this export no longer exists.")
+    if export.fmt == "csv":
+        response = StreamingHttpResponse(
+            exporter.stream_csv(export.kind, export.filters, user), content_type=CONTENT_TYPES["csv"]
+        )
+        response["Content-Disposition"] = _attachment(export.download_name)
+        return response
+    return FileResponse(
+        exporter.xlsx_tempfile(export.kind, export.filters, user),
+        as_attachment=True,
+        filename=export.download_name,
+        content_type=CONTENT_TYPES["xlsx"],
+    )

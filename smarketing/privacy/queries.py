@@ -4,10 +4,9 @@ from collections.abc import Iterable
 
 from smarketing.core.models import AuditEntry, Event
 from smarketing.crm.models import Contact, DealContact, LifecycleChange, Note, Task
+from smarketing.privacy.hooks import CONTACT_TYPE
 from smarketing.privacy.models import ErasureRecord
 from smarketing.timeline.models import Touchpoint
-
-CONTACT_TYPE = "crm.contact"
 
 
 def is_erased(contact_or_id) -> bool:

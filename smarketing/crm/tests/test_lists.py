@@ -395,24 +395,41 @@ class BulkActionTests(TestCase):
         self.assertContains(response, "2 updated, 1 skipped (no permission)")
         self.assertEqual(Contact.objects.get(pk=self.carols.pk).lifecycle_stage, "lead")
 
+    def export(self, ids, kind="contacts"):
+        """What the bulk bar's Export button does: post the ticked rows to dataio's export."""
+        url = reverse("dataio:export", kwargs={"kind": kind, "fmt": "csv"})
+        return self.client.post(url, {"ids": ids, "selection": "1", "owner": "", "next": "/contacts/"}, follow=True)
+
     def test_export_streams_defused_csv_for_managers_only(self):
+        PropertyDefinition.objects.get_or_create(object_type="contact", key="score", defaults={"label": "Score"})
         formula = make_contact(None, email="f@x.com", first_name='=HYPERLINK("http://evil")', custom={"score": "+1"})
         self.client.force_login(self.cast["carol"])
-        response = self.client.post(reverse("contact_bulk"), {"ids": [formula.pk, self.own.pk], "action": "export"})
+        response = self.export([formula.pk, self.own.pk])
         self.assertEqual(response.status_code, 200)
         self.assertTrue(response.streaming)
         self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
         self.assertIn("attachment;", response["Content-Disposition"])
-        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-        self.assertEqual([r["id"] for r in rows], [str(self.own.pk), str(formula.pk)])
-        self.assertEqual(rows[1]["first_name"], '\'=HYPERLINK("http://evil")')
-        self.assertEqual(rows[1]["custom.score"], "'+1")
-        self.assertEqual(rows[0]["owner_email"], "bob@example.com")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        self.assertEqual([r["Smarketing ID"] for r in rows], [str(self.own.pk), str(formula.pk)])
+        self.assertEqual(rows[1]["First Name"], '\'=HYPERLINK("http://evil")')
+        self.assertEqual(rows[1]["Score"], "'+1")
+        self.assertEqual(rows[0]["Contact owner"], "bob@example.com")
         self.assertTrue(AuditEntry.objects.filter(action="export", actor=self.cast["carol"]).exists())
         for user in (self.cast["bob"], self.cast["rory"]):
             self.client.force_login(user)
-            response = self.client.post(reverse("contact_bulk"), {"ids": self.ids, "action": "export"})
-            self.assertEqual(response.status_code, 403)
+            self.assertEqual(self.export(self.ids).status_code, 403)
+
+    def test_the_list_page_exports_what_it_shows(self):
+        self.client.force_login(self.cast["carol"])
+        page = self.client.get(reverse("contact_list"), {"q": "own", "lifecycle": "mql"}).content.decode()
+        self.assertIn('<form method="post" id="export-form" action="/import/export/contacts.csv">', page)
+        self.assertIn('<input type="hidden" form="export-form" name="q" value="own">', page)
+        self.assertIn('<input type="hidden" form="export-form" name="lifecycle" value="mql">', page)
+        self.assertIn('formaction="/import/export/contacts.xlsx"', page)
+        # The rows partial (htmx, on every filter change) carries the new filters to the same form.
+        rows = self.client.get(reverse("contact_list"), {"q": "carol"}, headers={"HX-Request": "true"})
+        self.assertContains(rows, '<input type="hidden" form="export-form" name="q" value="carol">')
+        self.assertNotContains(rows, 'name="lifecycle" value="mql"')
 
     def test_delete_for_managers_only(self):
         self.client.force_login(self.cast["bob"])
@@ -426,10 +443,11 @@ class BulkActionTests(TestCase):
         self.assertEqual(AuditEntry.objects.filter(action="delete", object_type="crm.contact").count(), 3)
 
     def test_read_only_user_cannot_bulk_edit(self):
-        for action in ("assign", "lifecycle", "delete", "export"):
+        for action in ("assign", "lifecycle", "delete"):
             self.client.force_login(self.cast["rory"])
             data = {"ids": self.ids, "action": action, "owner": "none", "lifecycle_stage": "customer"}
             self.assertEqual(self.client.post(reverse("contact_bulk"), data).status_code, 403, action)
+        self.assertEqual(self.export(self.ids).status_code, 403)
         self.assertEqual(Contact.objects.get(pk=self.carols.pk).lifecycle_stage, "lead")
 
     def test_nothing_selected_unknown_action_and_hostile_ids(self):
@@ -455,9 +473,9 @@ class BulkActionTests(TestCase):
         self.assertContains(response, "2 updated")
         self.assertEqual(set(Deal.objects.filter(pk__in=ids).values_list("owner", flat=True)), {self.cast["mia"].pk})
         self.client.force_login(self.cast["alice"])
-        response = self.client.post(reverse("deal_bulk"), {"ids": ids, "action": "export"})
-        header = b"".join(response.streaming_content).decode().splitlines()[0]
-        self.assertTrue(header.startswith("id,name,pipeline,stage,status,amount,currency"))
+        response = self.export(ids, kind="deals")
+        header = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[0]
+        self.assertTrue(header.startswith("Smarketing ID,Deal Name,Amount,Currency,Close Date,Pipeline,Deal Stage"))
         response = self.post(self.cast["alice"], "lifecycle", url="deal_bulk", ids=ids, lifecycle_stage="lead")
         self.assertContains(response, "Unknown bulk action.")
 

@@ -3,8 +3,9 @@
 import csv
 import io
 from unittest import mock
+from urllib.parse import parse_qs
 
-from django.test import TestCase
+from django.test import Client, TestCase
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -24,9 +25,17 @@ HOSTILE = {
 }
 
 
-def url(kind="contacts", fmt="csv", **params):
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return reverse("dataio:export", kwargs={"kind": kind, "fmt": fmt}) + (f"?{query}" if query else "")
+def url(kind="contacts", fmt="csv"):
+    return reverse("dataio:export", kwargs={"kind": kind, "fmt": fmt})
+
+
+def download(client, kind="contacts", fmt="csv", query=""):
+    """Ask for an export the way the pages do (a POST of the list's parameters), then follow to the download."""
+    response = client.post(url(kind, fmt), parse_qs(query))
+    assert response.status_code == 302, response.content[:300]
+    export = Export.objects.latest("id")
+    assert response["Location"] == reverse("dataio:export_download", args=[export.pk]), response["Location"]
+    return client.get(response["Location"])
 
 
 def read_csv(response) -> list[list[str]]:
@@ -57,15 +66,52 @@ class ExportTests(TempMediaMixin, TestCase):
         self.client.force_login(self.cast["carol"])
 
     def test_only_managers_and_admins_export(self):
-        for name, status in [("bob", 403), ("mia", 403), ("rory", 403), ("carol", 200), ("alice", 200)]:
+        for name, status in [("bob", 403), ("mia", 403), ("rory", 403), ("carol", 302), ("alice", 302)]:
             self.client.force_login(self.cast[name])
             with self.subTest(user=name):
-                self.assertEqual(self.client.get(url()).status_code, status)
+                self.assertEqual(self.client.post(url()).status_code, status)
+        self.assertEqual(Export.objects.count(), 2)
         self.client.logout()
-        self.assertEqual(self.client.get(url()).status_code, 302)
+        response = self.client.post(url())
+        self.assertEqual(response.status_code, 302)
+        self.assertIn(reverse("login"), response["Location"])
+
+    def test_exporting_is_a_csrf_protected_post_that_redirects_to_the_download(self):
+        self.assertEqual(self.client.get(url()).status_code, 405)
+        self.assertFalse(Export.objects.exists())
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(self.cast["carol"])
+        self.assertEqual(strict.post(url()).status_code, 403)
+        self.assertFalse(Export.objects.exists())
+        self.assertFalse(AuditEntry.objects.filter(action="export").exists())
+        rows = read_csv(download(self.client, query="lifecycle=mql"))
+        self.assertEqual([row[1] for row in rows[1:]], ["h@acme.com"])
+        export = Export.objects.get()
+        self.assertEqual(
+            (export.status, export.filters, export.file_name), (Export.Status.DONE, {"lifecycle": "mql"}, "")
+        )
+        # The download is the requester's, and can be fetched again.
+        again = self.client.get(reverse("dataio:export_download", args=[export.pk]))
+        self.assertEqual(read_csv(again), rows)
+        self.client.force_login(make_user("dan@example.com", role=Role.MANAGER))
+        self.assertEqual(self.client.get(reverse("dataio:export_download", args=[export.pk])).status_code, 404)
+
+    def test_a_selection_exports_the_ticked_rows_only(self):
+        form = {"selection": "1", "ids": [str(self.plain.pk), "x", "-3"], "owner": str(self.cast["bob"].pk)}
+        response = self.client.post(url(), form)
+        rows = read_csv(self.client.get(response["Location"]))
+        # The bulk bar's other fields (here the "assign owner" choice) are not filters.
+        self.assertEqual([row[1] for row in rows[1:]], ["plain@example.com"])
+        self.assertEqual(Export.objects.get().filters, {"ids": [self.plain.pk]})
+        response = self.client.post(url(), {"selection": "1", "next": "/contacts/?q=a"}, follow=True)
+        self.assertEqual(response.redirect_chain[0][0], "/contacts/?q=a")
+        self.assertContains(response, "Select at least one row first.")
+        response = self.client.post(url(), {"selection": "1", "next": "https://evil.example/"})
+        self.assertEqual(response["Location"], reverse("dataio:import_list"))
+        self.assertEqual(Export.objects.count(), 1)
 
     def test_csv_cells_are_defused_and_custom_properties_are_columns(self):
-        rows = read_csv(self.client.get(url()))
+        rows = read_csv(download(self.client))
         header, by_email = rows[0], {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
         self.assertEqual(header[:4], ["Smarketing ID", "Email", "First Name", "Last Name"])
         self.assertEqual(header[-1], "Plan")
@@ -82,7 +128,7 @@ class ExportTests(TempMediaMixin, TestCase):
 
     def test_xlsx_cells_are_defused_and_typed(self):
         Contact.objects.filter(pk=self.plain.pk).update(title="\x01\x02=cmd")  # control characters, then a formula
-        response = self.client.get(url(fmt="xlsx"))
+        response = download(self.client, fmt="xlsx")
         self.assertEqual(response["Content-Type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -108,19 +154,20 @@ class ExportTests(TempMediaMixin, TestCase):
         }
         for query, emails in cases.items():
             with self.subTest(query=query):
-                rows = read_csv(self.client.get(url() + "?" + query))
+                rows = read_csv(download(self.client, query=query))
                 self.assertEqual({row[1] for row in rows[1:]}, emails)
         self.client.force_login(self.cast["bob"])
         self.client.force_login(self.cast["alice"])
-        rows = read_csv(self.client.get(url(owner="me")))
+        rows = read_csv(download(self.client, query="owner=me"))
         self.assertEqual(len(rows), 1)  # alice owns nothing
 
     def test_bad_filters_are_400(self):
         for query in ["lifecycle=boss", "owner=abc", "company=-1", "company=1%20OR%201=1", "sort=password"]:
             with self.subTest(query=query):
-                self.assertEqual(self.client.get(url() + "?" + query).status_code, 400)
-        self.assertEqual(self.client.get(url(kind="users")).status_code, 404)
-        self.assertEqual(self.client.get(url(fmt="pdf")).status_code, 404)
+                self.assertEqual(self.client.post(url(), parse_qs(query)).status_code, 400)
+        self.assertEqual(self.client.post(url(kind="users")).status_code, 404)
+        self.assertEqual(self.client.post(url(fmt="pdf")).status_code, 404)
+        self.assertFalse(Export.objects.exists())
 
     def test_queries_do_not_grow_with_rows(self):
         def count() -> int:
@@ -128,7 +175,7 @@ class ExportTests(TempMediaMixin, TestCase):
             from django.test.utils import CaptureQueriesContext
 
             with CaptureQueriesContext(connection) as ctx:
-                read_csv(self.client.get(url()))
+                read_csv(download(self.client))
             return len(ctx.captured_queries)
 
         before = count()
@@ -139,19 +186,19 @@ class ExportTests(TempMediaMixin, TestCase):
     def test_deal_and_timeline_exports(self):
         deal = make_deal(None, name="=Big", company=self.acme, contacts=[self.hostile])
         make_deal(None, name="Small")
-        rows = read_csv(self.client.get(url("deals")))
+        rows = read_csv(download(self.client, "deals"))
         by_name = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
         self.assertEqual(by_name["'=Big"]["Contact Email"], "h@acme.com")
         self.assertEqual(by_name["'=Big"]["Deal Stage"], "Appointment scheduled")
         self.assertEqual(by_name["Small"]["Contact Email"], "")
-        rows = read_csv(self.client.get(url("touchpoints", deal=deal.pk)))
+        rows = read_csv(download(self.client, "touchpoints", query=f"deal={deal.pk}"))
         self.assertEqual(rows[0][:4], ["Date", "Kind", "Team", "Summary"])
         self.assertEqual([r[1] for r in rows[1:]], ["Deal created"])
-        rows = read_csv(self.client.get(url("touchpoints", contact=self.hostile.pk)))
+        rows = read_csv(download(self.client, "touchpoints", query=f"contact={self.hostile.pk}"))
         self.assertIn("Contact created", [r[1] for r in rows[1:]])
 
     def test_export_is_audited(self):
-        read_csv(self.client.get(url(lifecycle="mql")))
+        read_csv(download(self.client, query="lifecycle=mql"))
         entry = AuditEntry.objects.get(action="export")
         self.assertEqual((entry.actor, entry.object_type), (self.cast["carol"], "dataio.export"))
         self.assertEqual(entry.changes["filters"], [None, {"lifecycle": "mql"}])
@@ -174,7 +221,7 @@ class ExportTests(TempMediaMixin, TestCase):
                 first_source="Webinar",
                 custom={"plan": 'Pro "Gold"'},
             )
-        body = b"".join(self.client.get(url(company=company.pk)).streaming_content)
+        body = b"".join(download(self.client, query=f"company={company.pk}").streaming_content)
         imp = run_csv(body, self.cast["alice"])
         self.assertEqual(imp.unmapped_columns, ["Smarketing ID", "Last Modified Date", "Consent"])
         self.assertEqual(totals(imp), (0, 0, 3, 0))
@@ -191,7 +238,7 @@ class LargeExportTests(TempMediaMixin, TestCase):
     def test_large_exports_run_as_a_job_with_a_private_download(self):
         self.client.force_login(self.cast["carol"])
         with mock.patch.object(exporter, "LARGE", 3):
-            response = self.client.get(url(fmt="xlsx"))
+            response = self.client.post(url(fmt="xlsx"))
         export = Export.objects.get()
         self.assertRedirects(response, reverse("dataio:export_detail", args=[export.pk]))
         self.assertEqual(export.status, Export.Status.QUEUED)
@@ -228,7 +275,7 @@ class LargeExportTests(TempMediaMixin, TestCase):
     def test_csv_job(self):
         self.client.force_login(self.cast["carol"])
         with mock.patch.object(exporter, "LARGE", 3):
-            self.client.get(url())
+            self.client.post(url())
         export = Export.objects.get()
         tasks.run_export.call(export.pk)
         download = self.client.get(reverse("dataio:export_download", args=[export.pk]))

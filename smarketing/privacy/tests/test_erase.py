@@ -4,7 +4,7 @@ from unittest import mock
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models
-from django.test import TestCase
+from django.test import TestCase, modify_settings
 from django.urls import reverse
 
 from smarketing.core.models import AuditEntry, Event
@@ -12,10 +12,17 @@ from smarketing.crm.models import Contact, DealContact, LifecycleChange, Note, T
 from smarketing.privacy import services
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEEDLES, OLD_EMAIL, make_person
-from smarketing.testing import make_cast
+from smarketing.privacy.tests.hookapp import privacy as hookapp
+from smarketing.testing import make_cast, make_contact
 from smarketing.timeline.models import Kind, Touchpoint
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+
+
+def with_hook_app():
+    """Install the test-only app whose privacy.py declares hooks (and forget what they saw before)."""
+    hookapp.SEEN.clear()
+    return modify_settings(INSTALLED_APPS={"append": "smarketing.privacy.tests.hookapp"})
 
 
 def find_in_database(needles: list[str]) -> list[str]:
@@ -195,29 +202,44 @@ class EraseTests(TestCase):
         # The first name alone is not refused: it is too often an ordinary word.
         services.erase_contact(self.contact, actor=self.alice, reason="Zelda asked by phone")
 
-    def test_a_failing_scrubber_rolls_everything_back(self):
-        def scrub_elsewhere(erasure):
-            raise RuntimeError("webhook store unavailable")
-
-        with mock.patch.object(services, "SCRUBBERS", [*services.SCRUBBERS, scrub_elsewhere]):
+    def test_a_failing_erase_hook_rolls_everything_back(self):
+        with with_hook_app(), mock.patch.dict(hookapp.FAIL, {"erase": True}):
             with self.assertRaises(RuntimeError):
                 self.erase()
         self.assertFalse(ErasureRecord.objects.exists())
         self.assertNotEqual(find_in_database([EMAIL, OLD_EMAIL]), [])
         self.assertEqual(Contact.objects.get(pk=self.contact.pk).email, EMAIL)
 
-    def test_extra_scrubbers_run_in_order_with_the_original_values(self):
-        seen = []
-
-        def scrub_webhooks(erasure):
-            seen.append((erasure.contact.email, list(erasure.object_ids)))
-            return 42
-
-        with mock.patch.object(services, "SCRUBBERS", [*services.SCRUBBERS, scrub_webhooks]):
+    def test_an_apps_erase_hook_is_discovered_and_runs_last_with_the_original_values(self):
+        with with_hook_app():
             record, _ = self.erase()
-        self.assertEqual(seen, [(EMAIL, [str(self.contact.pk), str(self.contact.pk + 1)])])
+        self.assertEqual(hookapp.SEEN, [("erase", EMAIL, [str(self.contact.pk), str(self.contact.pk + 1)])])
         self.assertEqual(record.summary["scrub_webhooks"], 42)
         self.assertEqual(list(record.summary)[-1], "scrub_webhooks")
+        # Without the app installed, its hook is not called.
+        hookapp.SEEN.clear()
+        services.erase_contact(make_contact(None), actor=self.alice, reason="GDPR request, ticket 4412")
+        self.assertEqual(hookapp.SEEN, [])
+
+    def test_every_app_holding_personal_data_has_its_erase_hook(self):
+        record, _ = self.erase()
+        self.assertEqual(
+            list(record.summary),
+            [
+                "anonymize_contact",
+                "scrub_lifecycle",
+                "scrub_notes",
+                "scrub_tasks",
+                "scrub_mentions",
+                "scrub_timeline",
+                "scrub_related_touches",
+                "scrub_import_rows",
+                "scrub_idempotency_responses",
+                "scrub_webhook_deliveries",
+                "scrub_audit",
+                "scrub_events",
+            ],
+        )
 
     def test_only_admins_may_erase(self):
         for name in ("carol", "bob", "mia", "rory"):

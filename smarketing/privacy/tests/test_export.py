@@ -2,7 +2,7 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.test import TestCase
+from django.test import TestCase, modify_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -11,6 +11,7 @@ from smarketing.crm import services as crm
 from smarketing.crm.models import LifecycleChange
 from smarketing.privacy import services
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEW_PHONE, OLD_EMAIL, make_person
+from smarketing.privacy.tests.hookapp import privacy as hookapp
 from smarketing.testing import make_cast, make_contact
 from smarketing.timeline.models import Kind, Team, Touchpoint
 from smarketing.timeline.services import record_touch
@@ -105,6 +106,15 @@ class ExportContentTests(TestCase):
         payload_emails = {e["payload"].get("email") for e in data["events"]}
         self.assertTrue({EMAIL, OLD_EMAIL} <= payload_emails)
         self.assertIn("contact.lifecycle_changed", [e["name"] for e in data["events"]])
+
+    def test_an_apps_export_hook_is_discovered_and_adds_its_section(self):
+        hookapp.SEEN.clear()
+        with modify_settings(INSTALLED_APPS={"append": "smarketing.privacy.tests.hookapp"}):
+            data = export_json(self.contact, self.alice)
+        self.assertEqual(list(data)[-1], "hookapp")
+        self.assertEqual(data["hookapp"], {"contact_id": self.contact.pk})
+        self.assertEqual(hookapp.SEEN, [("export", self.contact.pk, [str(self.contact.pk), str(self.contact.pk + 1)])])
+        self.assertNotIn("hookapp", export_json(self.contact, self.alice))
 
     def test_export_is_recorded_in_the_audit_log(self):
         export_json(self.contact, self.alice)
