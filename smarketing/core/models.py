@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -38,6 +40,12 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.object_type}#{self.object_id}"
 
 
+class WorkerHeartbeatQuerySet(models.QuerySet):
+    def alive(self, now=None):
+        """Workers heard from within WORKER_HEARTBEAT_MAX_AGE: the one definition of "a worker is alive"."""
+        return self.filter(seen_at__gte=WorkerHeartbeat.alive_since(now))
+
+
 class WorkerHeartbeat(models.Model):
     """Last sign of life of one worker process; /healthz reads the newest."""
 
@@ -47,8 +55,18 @@ class WorkerHeartbeat(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = WorkerHeartbeatQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+    @staticmethod
+    def alive_since(now=None):
+        """The oldest heartbeat that still counts as alive."""
+        return (now or timezone.now()) - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+
+    def is_alive(self, now=None) -> bool:
+        return self.seen_at >= self.alive_since(now)
 
 
 class Event(models.Model):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Right
 from django.utils import timezone
@@ -282,7 +281,6 @@ class WorkerRow:
 def worker_rows(limit: int = 50, within: timedelta = timedelta(days=1)) -> list[WorkerRow]:
     """Workers heard from in the last day (a stopped worker's last heartbeat stays in the table)."""
     now = timezone.now()
-    max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     return [
         WorkerRow(
             worker_id=hb.worker_id,
@@ -291,7 +289,7 @@ def worker_rows(limit: int = 50, within: timedelta = timedelta(days=1)) -> list[
             started_at=hb.started_at,
             seen_at=hb.seen_at,
             age=now - hb.seen_at,
-            alive=now - hb.seen_at <= max_age,
+            alive=hb.is_alive(now),
         )
         for hb in WorkerHeartbeat.objects.filter(seen_at__gte=now - within).order_by("-seen_at")[:limit]
     ]

@@ -3,7 +3,6 @@
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import Q
 from django.utils import timezone
@@ -35,8 +34,8 @@ def reap_lost_jobs() -> int:
     if not uses_database_backend():
         return 0
     now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
-    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
+    cutoff = WorkerHeartbeat.alive_since(now)
+    alive = set(WorkerHeartbeat.objects.alive(now).values_list("worker_id", flat=True))
     lost = 0
     running = DBTaskResult.objects.filter(status="RUNNING", started_at__lt=cutoff).only(
         "id",

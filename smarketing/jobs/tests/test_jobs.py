@@ -15,7 +15,6 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from smarketing.core.models import WorkerHeartbeat
-from smarketing.core.worker import start_heartbeat
 from smarketing.jobs import periodic as periodic_module
 from smarketing.jobs import tasks as job_tasks
 from smarketing.jobs.models import PeriodicSchedule
@@ -24,6 +23,7 @@ from smarketing.jobs.queries import decode_cursor, encode_cursor, error_excerpt
 from smarketing.jobs.retry import RETRY_SCHEDULED_PATH, WORKER_LOST_PATH, RetryScheduled, exponential_backoff
 from smarketing.jobs.templatetags.jobs_format import duration, every
 from smarketing.jobs.tests import worker_tasks
+from smarketing.jobs.worker import start_heartbeat
 from smarketing.testing import make_cast
 
 PROBE_JOBS = {worker_tasks.hourly_probe.module_path: PeriodicJob(worker_tasks.hourly_probe, timedelta(hours=1))}
@@ -189,6 +189,16 @@ class ReaperTests(TestCase):
         for job in (slow, young):
             job.refresh_from_db()
             self.assertEqual(job.status, "RUNNING")
+
+    @override_settings(WORKER_HEARTBEAT_MAX_AGE=60)
+    def test_alive_is_a_heartbeat_within_the_max_age(self):
+        now = timezone.now()
+        WorkerHeartbeat.objects.create(worker_id="fresh", hostname="h", pid=1, seen_at=now - timedelta(seconds=59))
+        WorkerHeartbeat.objects.create(worker_id="edge", hostname="h", pid=2, seen_at=now - timedelta(seconds=60))
+        WorkerHeartbeat.objects.create(worker_id="stale", hostname="h", pid=3, seen_at=now - timedelta(seconds=61))
+        alive = set(WorkerHeartbeat.objects.alive(now).values_list("worker_id", flat=True))
+        self.assertEqual(alive, {"fresh", "edge"})
+        self.assertEqual({hb.worker_id for hb in WorkerHeartbeat.objects.all() if hb.is_alive(now)}, alive, "one rule")
 
     def test_old_finished_results_are_pruned(self):
         old = timezone.now() - timedelta(days=job_tasks.JOB_RETENTION_DAYS + 1)
