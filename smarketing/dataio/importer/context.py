@@ -255,8 +255,7 @@ class Writes:
     def event(self, name: str, model, object_id, data: dict, at) -> None:
         if not name:
             return  # the import was asked not to send events
-        if name not in events.EVENT_NAMES:
-            raise ValueError(f"unknown event {name!r}")
+        events.check_declared(name)
         object_type = f"{model._meta.app_label}.{model._meta.model_name}"
         self.events.append((name, at, object_type, str(object_id), data, None))
 
