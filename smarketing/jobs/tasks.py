@@ -1,4 +1,4 @@
-"""Housekeeping of the job table: jobs of dead workers, and old results."""
+"""Housekeeping of the job table (jobs of dead workers, old results) and the outbox consumers' runs."""
 
 import logging
 from datetime import timedelta
@@ -10,6 +10,7 @@ from django_tasks import task
 
 from smarketing.core.models import WorkerHeartbeat
 from smarketing.env import env_int
+from smarketing.jobs import outbox
 from smarketing.jobs.periodic import periodic
 from smarketing.jobs.queries import uses_database_backend
 from smarketing.jobs.retry import WORKER_LOST_PATH, attempt_of, enqueue_retry, policy_of
@@ -96,3 +97,31 @@ def prune_job_results() -> int:
         if not ids:
             return deleted
         deleted += DBTaskResult.objects.filter(id__in=ids).delete()[0]
+
+
+@task()
+def run_outbox_consumer(name: str) -> dict:
+    """One outbox consumer catches up (each consumer is its own job, so a slow one holds back no other)."""
+    if name not in outbox.consumers():
+        logger.warning("outbox consumer %s is not registered; nothing to do", name)
+        return {"consumer": name, "registered": False}
+    run = outbox.run_consumer(name)
+    if run.busy and outbox.lag(name):
+        # Another worker holds the cursor. It may have read its last batch just before our events committed, so
+        # look again shortly rather than leave them to the sweep.
+        outbox.enqueue_run(name, run_after=timezone.now() + outbox.BUSY_RETRY)
+    return {"consumer": name, "handled": run.handled, "produced": run.produced, "dead": run.dead, "busy": run.busy}
+
+
+@periodic(every=timedelta(minutes=1))
+@task()
+def sweep_outbox() -> list[str]:
+    """Number committed events and enqueue a run of every consumer that is behind (what a lost wake-up missed)."""
+    return outbox.sweep()
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def prune_outbox() -> int:
+    """Delete events every consumer has handled, once older than the retention window."""
+    return outbox.prune_events()

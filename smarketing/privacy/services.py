@@ -275,7 +275,7 @@ def _events(ids: list[str]) -> Iterator[dict]:
     rows = (
         Event.objects.filter(object_type=CONTACT_TYPE, object_id__in=ids)
         .order_by("id")
-        .values("id", "name", "occurred_at", "payload", "dispatched_at")
+        .values("id", "name", "occurred_at", "payload")
     )
     yield from rows.iterator(chunk_size=CHUNK)
 
