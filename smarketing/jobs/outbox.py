@@ -60,7 +60,8 @@ class Consumer:
     name: str
     handler: Callable[[list[Event]], int | None]
     batch_size: int = 500
-    # "now": a new cursor starts after the newest event (only events from then on); "beginning": at the oldest kept.
+    # Where a new cursor starts: "now" after the newest event when it is created (at the first migrate that sees
+    # the consumer, or its first run), "beginning" before the oldest event kept.
     start: str = "now"
     # Optional: when it returns False, commits do not enqueue a run (the periodic sweep still moves the cursor).
     wanted: Callable[[], bool] | None = None
@@ -162,6 +163,15 @@ def ensure_cursor(consumer: Consumer) -> OutboxCursor:
     return OutboxCursor.objects.get(name=consumer.name)
 
 
+def ensure_cursors(**signal_kwargs) -> None:
+    """Create the cursor of every registered consumer that has none (after migrate, and before pruning)."""
+    using = signal_kwargs.get("using")
+    if using is not None and using != "default":
+        return
+    for consumer in _consumers.values():
+        ensure_cursor(consumer)
+
+
 def _lock_cursor(name: str, wait: bool) -> OutboxCursor | None:
     qs = OutboxCursor.objects.filter(name=name)
     if not wait and connection.features.has_select_for_update_skip_locked:
@@ -209,17 +219,22 @@ def _dead_letter(consumer: Consumer, event: Event, run: ConsumerRun) -> None:
     run.errors.append(error.strip().splitlines()[-1])
 
 
-def run_consumer(name: str, *, batch_size: int | None = None, wait: bool = False) -> ConsumerRun:
+def run_consumer(
+    name: str, *, batch_size: int | None = None, wait: bool = False, max_batches: int | None = None
+) -> ConsumerRun:
     """Handle every event the consumer has not handled yet, batch by batch (one transaction each).
 
     With wait=False (jobs) a run that finds the cursor locked by another process returns at once (busy); with
     wait=True it waits for that lock, so that every event committed before the call is handled on return.
+    max_batches stops after that many batches even when more events wait.
     """
     consumer = _consumers[name]
     size = batch_size or consumer.batch_size
     run = ConsumerRun(name=name)
     ensure_cursor(consumer)
-    while True:
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         sequence_events()
         with transaction.atomic():
             cursor = _lock_cursor(name, wait)
@@ -243,6 +258,7 @@ def run_consumer(name: str, *, batch_size: int | None = None, wait: bool = False
         run.handled += len(batch)
         if len(batch) < size:
             return run
+    return run
 
 
 def lag(name: str) -> int:
@@ -312,9 +328,8 @@ def wake_consumers() -> None:
 def sweep() -> list[str]:
     """Enqueue a run of every consumer that is behind; returns their names (the periodic safety net)."""
     sequence_events()
+    ensure_cursors()
     newest = newest_seq()
-    for consumer in _consumers.values():
-        ensure_cursor(consumer)
     positions = dict(OutboxCursor.objects.filter(name__in=_consumers).values_list("name", "position"))
     behind = [name for name in _consumers if positions.get(name, 0) < newest]
     for name in behind:
@@ -325,8 +340,10 @@ def sweep() -> list[str]:
 # -- pruning -----------------------------------------------------------------------------------------------------
 def _unreferenced(qs):
     """Events no row refers to: a foreign key to Event (a delivery log, a dead letter) keeps its event."""
-    for rel in Event._meta.related_objects:
-        if rel.many_to_many or not rel.field.concrete:
+    # include_hidden: the references declared with related_name="+" (deliveries, dead letters) count too.
+    relations = [f for f in Event._meta.get_fields(include_hidden=True) if f.auto_created and not f.concrete]
+    for rel in relations:
+        if rel.many_to_many:
             continue
         refs = rel.related_model._base_manager.filter(**{rel.field.name: OuterRef("pk")})
         qs = qs.filter(~Exists(refs))
@@ -335,8 +352,7 @@ def _unreferenced(qs):
 
 def prune_events(now: datetime | None = None, retention: timedelta = RETENTION) -> int:
     """Delete events every registered consumer is past, older than `retention` and unreferenced; returns how many."""
-    for consumer in _consumers.values():
-        ensure_cursor(consumer)
+    ensure_cursors()
     newest = newest_seq()
     floor = OutboxCursor.objects.filter(name__in=_consumers).aggregate(p=Min("position"))["p"]
     floor = newest if floor is None else floor

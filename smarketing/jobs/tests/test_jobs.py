@@ -318,13 +318,14 @@ class JobListPageTests(TestCase):
         make_result(worker_tasks.sleep_for, kwargs={"seconds": 0})
         WorkerHeartbeat.objects.create(worker_id="w1", hostname="h", pid=1)
         run_due_periodic_jobs()
-        # session, user, schedules (select + missing check), last results, heartbeats, 3 capped counts, the page
-        with self.assertNumQueries(10):
+        # session, user, schedules (select + missing check), last results, heartbeats, 3 capped counts, the page,
+        # outbox consumers (unnumbered count, newest seq, cursors, dead letters)
+        with self.assertNumQueries(14):
             self.client.get(url)
         for n in range(30):
             make_result(worker_tasks.always_down, status="FAILED", exc_path="x.Y", error="Y: n", kwargs={"path": n})
             WorkerHeartbeat.objects.create(worker_id=f"w{n + 2}", hostname="h", pid=n)
-        with self.assertNumQueries(10):
+        with self.assertNumQueries(14):
             self.client.get(url)
 
     def test_detail_shows_the_whole_traceback_escaped_and_runs_a_failed_job_again(self):
