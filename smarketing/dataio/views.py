@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -207,8 +206,7 @@ def _progress_context(imp: Import) -> dict:
     waiting = imp.status == Import.Status.QUEUED and imp.created_at < timezone.now() - timedelta(seconds=10)
     no_worker = False
     if waiting:
-        recent = timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
-        no_worker = not WorkerHeartbeat.objects.filter(seen_at__gte=recent).exists()
+        no_worker = not WorkerHeartbeat.objects.alive().exists()
     return {
         "imp": imp,
         "no_worker": no_worker,

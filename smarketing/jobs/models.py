@@ -1,6 +1,7 @@
-"""The jobs app's own table: schedules of periodic jobs. Job results live in django-tasks-db's DBTaskResult."""
+"""The jobs app's tables: periodic schedules and outbox cursors. Job results live in django-tasks-db's DBTaskResult."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class PeriodicSchedule(models.Model):
@@ -18,3 +19,40 @@ class PeriodicSchedule(models.Model):
 
     def __str__(self) -> str:
         return self.task_path
+
+
+class OutboxCursor(models.Model):
+    """How far one outbox consumer (see outbox.py) has read: every event with seq <= position is handled."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.BigIntegerField(default=0)
+    handled = models.BigIntegerField(default=0)
+    dead = models.BigIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"
+
+
+class OutboxDeadLetter(models.Model):
+    """An event one consumer's handler failed on; set aside so the consumer moves on, kept until retried."""
+
+    consumer = models.CharField(max_length=100)
+    # While a dead letter refers to it the event is never pruned, so it can be read and retried.
+    event = models.ForeignKey("core.Event", on_delete=models.CASCADE, related_name="+")
+    error = models.TextField()
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["consumer", "event"], name="outbox_dead_letter_once")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: event {self.event_id}"

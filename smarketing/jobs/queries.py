@@ -1,4 +1,4 @@
-"""Reads behind the job list: recent job results, periodic schedules, worker heartbeats."""
+"""Reads behind the job list: recent job results, periodic schedules, worker heartbeats, outbox consumers."""
 
 import base64
 import binascii
@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Right
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task_backends
 
-from smarketing.core.models import WorkerHeartbeat
-from smarketing.jobs.models import PeriodicSchedule
+from smarketing.core.models import Event, WorkerHeartbeat
+from smarketing.jobs import outbox
+from smarketing.jobs.models import OutboxCursor, OutboxDeadLetter, PeriodicSchedule
 from smarketing.jobs.periodic import discover
 from smarketing.jobs.retry import RETRY_SCHEDULED_PATH, WORKER_LOST_PATH, attempt_of
 
@@ -282,7 +282,6 @@ class WorkerRow:
 def worker_rows(limit: int = 50, within: timedelta = timedelta(days=1)) -> list[WorkerRow]:
     """Workers heard from in the last day (a stopped worker's last heartbeat stays in the table)."""
     now = timezone.now()
-    max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     return [
         WorkerRow(
             worker_id=hb.worker_id,
@@ -291,7 +290,53 @@ def worker_rows(limit: int = 50, within: timedelta = timedelta(days=1)) -> list[
             started_at=hb.started_at,
             seen_at=hb.seen_at,
             age=now - hb.seen_at,
-            alive=now - hb.seen_at <= max_age,
+            alive=hb.is_alive(now),
         )
         for hb in WorkerHeartbeat.objects.filter(seen_at__gte=now - within).order_by("-seen_at")[:limit]
     ]
+
+
+@dataclass
+class ConsumerRow:
+    name: str
+    registered: bool
+    position: int
+    lag: int  # events not handled yet (those the sequencer has not numbered yet included)
+    handled: int
+    dead: int
+    last_error: str
+    updated_at: datetime | None
+
+
+def consumer_rows() -> list[ConsumerRow]:
+    """Every outbox consumer (registered, or with a cursor left by one that is gone) and its lag (three queries)."""
+    # Committed events wait for the sequencer's next run (the start of every consumer run) before they have a
+    # seq; they are behind every consumer. The partial index on seq IS NULL keeps this count small and cheap.
+    unnumbered = Event.objects.filter(seq__isnull=True).order_by().values("pk")[:COUNT_CAP].count()
+    newest = outbox.newest_seq() + unnumbered
+    cursors = {c.name: c for c in OutboxCursor.objects.all()}
+    rows = []
+    for name in sorted(set(cursors) | set(outbox.consumers())):
+        cursor = cursors.get(name)
+        position = cursor.position if cursor else 0
+        rows.append(
+            ConsumerRow(
+                name=name,
+                registered=name in outbox.consumers(),
+                position=position,
+                lag=max(newest - position, 0) if cursor else newest,
+                handled=cursor.handled if cursor else 0,
+                dead=cursor.dead if cursor else 0,
+                last_error=error_excerpt(cursor.last_error) if cursor else "",
+                updated_at=cursor.updated_at if cursor else None,
+            )
+        )
+    return rows
+
+
+def dead_letters(limit: int = 20) -> list[OutboxDeadLetter]:
+    """The newest events a consumer set aside, with the error (the full traceback is in `error`)."""
+    letters = list(OutboxDeadLetter.objects.select_related("event").order_by("-created_at", "-id")[:limit])
+    for letter in letters:
+        letter.excerpt = error_excerpt(letter.error)
+    return letters

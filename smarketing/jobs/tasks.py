@@ -1,15 +1,15 @@
-"""Housekeeping of the job table: jobs of dead workers, and old results."""
+"""Housekeeping of the job table (jobs of dead workers, old results) and the outbox consumers' runs."""
 
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
 from smarketing.core.models import WorkerHeartbeat
+from smarketing.jobs import outbox
 from smarketing.jobs.periodic import periodic
 from smarketing.jobs.queries import uses_database_backend
 from smarketing.jobs.retry import WORKER_LOST_PATH, attempt_of, enqueue_retry, policy_of
@@ -34,8 +34,8 @@ def reap_lost_jobs() -> int:
     if not uses_database_backend():
         return 0
     now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
-    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
+    cutoff = WorkerHeartbeat.alive_since(now)
+    alive = set(WorkerHeartbeat.objects.alive(now).values_list("worker_id", flat=True))
     lost = 0
     running = DBTaskResult.objects.filter(status="RUNNING", started_at__lt=cutoff).only(
         "id",
@@ -96,3 +96,31 @@ def prune_job_results() -> int:
         if not ids:
             return deleted
         deleted += DBTaskResult.objects.filter(id__in=ids).delete()[0]
+
+
+@task()
+def run_outbox_consumer(name: str) -> dict:
+    """One outbox consumer catches up (each consumer is its own job, so a slow one holds back no other)."""
+    if name not in outbox.consumers():
+        logger.warning("outbox consumer %s is not registered; nothing to do", name)
+        return {"consumer": name, "registered": False}
+    run = outbox.run_consumer(name)
+    if run.busy and outbox.lag(name):
+        # Another worker holds the cursor. It may have read its last batch just before our events committed, so
+        # look again shortly rather than leave them to the sweep.
+        outbox.enqueue_run(name, run_after=timezone.now() + outbox.BUSY_RETRY)
+    return {"consumer": name, "handled": run.handled, "produced": run.produced, "dead": run.dead, "busy": run.busy}
+
+
+@periodic(every=timedelta(minutes=1))
+@task()
+def sweep_outbox() -> list[str]:
+    """Number committed events and enqueue a run of every consumer that is behind (what a lost wake-up missed)."""
+    return outbox.sweep()
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def prune_outbox() -> int:
+    """Delete events every consumer has handled, once older than the retention window."""
+    return outbox.prune_events()

@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from smarketing.crm import access
-from smarketing.jobs import queries
+from smarketing.jobs import outbox, queries
 from smarketing.jobs.retry import ATTEMPT_KWARG
 
 
@@ -36,6 +36,8 @@ def job_list(request):
         "workers": workers,
         "workers_alive": sum(w.alive for w in workers),
         "heartbeat_max_age": settings.WORKER_HEARTBEAT_MAX_AGE,
+        "consumers": queries.consumer_rows(),
+        "dead_letters": queries.dead_letters(),
     }
     if context["database_backend"]:
         context["page"] = queries.job_page(status or None, request.GET.get("after"), settings.PAGE_SIZE)
@@ -91,3 +93,19 @@ def job_run_again(request, job_id):
     )
     messages.success(request, f"{task.name} queued again.")
     return redirect("jobs:job_detail", job_id=new.id)
+
+
+@require_POST
+def dead_letter_retry(request, letter_id):
+    """Hand a dead letter's event to its consumer again (after the handler was fixed)."""
+    _require_admin(request)
+    try:
+        done = outbox.retry_dead_letter(letter_id)
+    except LookupError as exc:
+        messages.error(request, str(exc))
+    else:
+        if done:
+            messages.success(request, "The event was handled; the dead letter is gone.")
+        else:
+            messages.error(request, "The consumer failed on the event again; see the error below.")
+    return redirect("jobs:job_list")

@@ -7,8 +7,15 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self):
-        from smarketing.core.events import on_published
-        from smarketing.webhooks.services import dispatch_soon
+        from smarketing.jobs.outbox import register_consumer
+        from smarketing.webhooks import services
 
-        # After any transaction that published events commits, get the fan-out going (debounced).
-        on_published(dispatch_soon)
+        # The fan-out reads the outbox as its own consumer. "beginning": a fresh cursor (a new install, a flushed
+        # test database) must not skip events already written; endpoints ignore events older than themselves.
+        register_consumer(
+            services.CONSUMER,
+            services.fan_out,
+            batch_size=services.FAN_OUT_BATCH,
+            start="beginning",
+            wanted=services.has_active_endpoints,
+        )

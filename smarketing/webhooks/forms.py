@@ -1,8 +1,12 @@
 from django import forms
 
-from smarketing.core.events import EVENT_NAMES
+from smarketing.core.events import event_types
 from smarketing.webhooks.models import ALL_EVENTS
 from smarketing.webhooks.targets import UnsafeTarget, check_url
+
+
+def event_choices() -> list[tuple[str, str]]:
+    return [(e.name, e.label) for e in event_types()]
 
 
 class EndpointForm(forms.Form):
@@ -16,9 +20,8 @@ class EndpointForm(forms.Form):
     all_events = forms.BooleanField(
         label="All events", required=False, help_text="Includes event types added in later versions."
     )
-    events = forms.MultipleChoiceField(
-        choices=list(EVENT_NAMES.items()), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    # A callable: the catalogue is read when the form is built, so every app's declared events are offered.
+    events = forms.MultipleChoiceField(choices=event_choices, required=False, widget=forms.CheckboxSelectMultiple)
     active = forms.BooleanField(required=False, initial=True, help_text="Inactive endpoints receive nothing.")
 
     def clean_url(self) -> str:
@@ -34,7 +37,7 @@ class EndpointForm(forms.Form):
         if data.get("all_events"):
             data["event_list"] = [ALL_EVENTS]
         elif data.get("events"):
-            data["event_list"] = [name for name in EVENT_NAMES if name in data["events"]]
+            data["event_list"] = [e.name for e in event_types() if e.name in data["events"]]
         else:
             self.add_error("events", "Choose at least one event, or all events.")
         return data

@@ -18,7 +18,7 @@ class Endpoint(models.Model):
 
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
-    # Event names from smarketing.core.events.EVENT_NAMES, or ["*"] for every event, including future ones.
+    # Declared event names (smarketing.core.events.event_types()), or ["*"] for every event, including future ones.
     events = models.JSONField(default=list)
     # Shown to admins so receivers can verify signatures; needed in clear to sign, so it cannot be hashed.
     secret = models.CharField(max_length=100, default=new_secret)

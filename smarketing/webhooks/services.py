@@ -1,25 +1,25 @@
 """Every write of the webhooks app: endpoints, the event fan-out, and deliveries.
 
-Flow: CRM services publish events into the core.Event outbox inside their transactions. After such a commit, the
-hook registered in apps.py enqueues `dispatch_events` (debounced); that job, and the same job run every minute as
-a sweep, turns undispatched events into one Delivery per subscribed endpoint and enqueues a `deliver` job for
-each. A delivery is claimed with a conditional UPDATE that takes a lease, sent, and then either finished or
+Flow: CRM services publish events into the core.Event outbox inside their transactions. The fan-out is the
+outbox consumer "webhooks" (registered in apps.py, run by jobs.outbox after such commits and by its sweeps): it
+turns each event into one Delivery per subscribed endpoint and enqueues a `deliver` job for each.
+A delivery is claimed with a conditional UPDATE that takes a lease, sent, and then either finished or
 rescheduled with exponential backoff.
 """
 
 import json
 import logging
 import secrets
-import threading
 import time
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Event
+from smarketing.jobs.outbox import run_consumer
 from smarketing.jobs.retry import exponential_backoff
 from smarketing.webhooks import sender
 from smarketing.webhooks.models import Delivery, Endpoint, new_secret
@@ -37,7 +37,7 @@ LEASE = timedelta(seconds=90)
 # A due delivery whose job went missing (a failed enqueue, a lost worker) is enqueued again after this long.
 SWEEP_GRACE = timedelta(minutes=5)
 FAN_OUT_BATCH = 500
-DISPATCH_DEBOUNCE = timedelta(seconds=1)
+CONSUMER = "webhooks"  # the outbox consumer name (its cursor row was placed by migration 0002)
 TEST_EVENT = "webhook.test"
 LOG_RETENTION = timedelta(days=30)
 
@@ -90,64 +90,60 @@ def payload_body(*, event_id: str, name: str, occurred_at, data) -> str:
     )
 
 
-def _claim_events(batch_size: int) -> list[int]:
-    """Ids of up to batch_size undispatched events, marked dispatched; call inside a transaction.
+def fan_out(events: list[Event]) -> int:
+    """The webhooks' outbox consumer: one Delivery per subscribed active endpoint per event; returns how many.
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent fan-outs take disjoint batches. SQLite: the transaction
-    is IMMEDIATE (settings), so fan-outs run one after the other. Either way the conditional UPDATE below only
-    counts rows nobody dispatched yet, and the (endpoint, event) unique constraint is the last line of defence.
+    Runs inside the consumer's transaction (jobs.outbox), so the deliveries commit with the cursor move: each event
+    is fanned out once. The (endpoint, event) unique constraint is a second line of defence.
     """
-    pending = Event.objects.filter(dispatched_at__isnull=True).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        pending = pending.select_for_update(skip_locked=True)
-    ids = list(pending.values_list("id", flat=True)[:batch_size])
-    if ids:
-        Event.objects.filter(id__in=ids, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
-    return ids
-
-
-def fan_out_events(batch_size: int = FAN_OUT_BATCH) -> int:
-    """Turn every undispatched event into deliveries for the endpoints subscribed to it; returns how many."""
-    created_total = 0
-    while True:
-        with transaction.atomic():
-            ids = _claim_events(batch_size)
-            if not ids:
-                return created_total
-            endpoints = list(Endpoint.objects.filter(active=True).only("id", "events", "created_at"))
-            deliveries = []
-            now = timezone.now()
-            if endpoints:
-                for event in Event.objects.filter(id__in=ids).order_by("id"):
-                    body = None
-                    for endpoint in endpoints:
-                        # An endpoint receives the events that happen after it was created, not history.
-                        if not endpoint.wants(event.name) or event.occurred_at < endpoint.created_at:
-                            continue
-                        body = body or payload_body(
-                            event_id=str(event.id), name=event.name, occurred_at=event.occurred_at, data=event.payload
-                        )
-                        deliveries.append(
-                            Delivery(
-                                endpoint_id=endpoint.id,
-                                event_id=event.id,
-                                event_name=event.name,
-                                request_body=body,
-                                next_attempt_at=now,
-                                created_at=now,
-                            )
-                        )
-            if deliveries:
-                Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-                new_ids = list(
-                    Delivery.objects.filter(event_id__in=ids, attempts=0, status=Status.PENDING).values_list(
-                        "id", flat=True
-                    )
+    endpoints = list(Endpoint.objects.filter(active=True).only("id", "events", "created_at"))
+    if not endpoints:
+        return 0
+    deliveries = []
+    now = timezone.now()
+    for event in events:
+        body = None
+        for endpoint in endpoints:
+            # An endpoint receives the events that happen after it was created, not history.
+            if not endpoint.wants(event.name) or event.occurred_at < endpoint.created_at:
+                continue
+            body = body or payload_body(
+                event_id=str(event.id), name=event.name, occurred_at=event.occurred_at, data=event.payload
+            )
+            deliveries.append(
+                Delivery(
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    event_name=event.name,
+                    request_body=body,
+                    next_attempt_at=now,
+                    created_at=now,
                 )
-                created_total += len(new_ids)
-                transaction.on_commit(lambda new_ids=new_ids: _enqueue_deliveries(new_ids))
-        if len(ids) < batch_size:
-            return created_total
+            )
+    if not deliveries:
+        return 0
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    new_ids = list(
+        Delivery.objects.filter(event_id__in=[e.id for e in events], attempts=0, status=Status.PENDING).values_list(
+            "id", flat=True
+        )
+    )
+    transaction.on_commit(lambda: _enqueue_deliveries(new_ids))
+    return len(new_ids)
+
+
+def has_active_endpoints() -> bool:
+    """Commits wake the fan-out only when someone listens (the sweep still moves its cursor along)."""
+    return Endpoint.objects.filter(active=True).exists()
+
+
+def fan_out_events(batch_size: int | None = None, *, wait: bool = True) -> int:
+    """Fan out every event not fanned out yet, now; returns the deliveries created.
+
+    wait=True waits for a concurrent fan-out to finish its batch rather than skip, so on return every event
+    committed before the call is fanned out.
+    """
+    return run_consumer(CONSUMER, batch_size=batch_size, wait=wait).produced
 
 
 def _enqueue_deliveries(ids, run_after=None) -> None:
@@ -185,33 +181,6 @@ def prune_deliveries(now=None) -> int:
 def forget_object(object_type: str, object_id) -> int:
     """Delete the delivery log entries (request bodies hold the record's data) of one record, for erasure."""
     return Delivery.objects.filter(event__object_type=object_type, event__object_id=str(object_id)).delete()[0]
-
-
-_dispatch_lock = threading.Lock()
-_dispatch_pending_until = None
-
-
-def dispatch_soon() -> None:
-    """Run after commits that published events: enqueue the fan-out, at most once per DISPATCH_DEBOUNCE.
-
-    The job is enqueued to run DISPATCH_DEBOUNCE from now; any event committed before then is seen by it, so later
-    commits in that window need no job of their own. A bulk import thus costs one fan-out job a second, not one
-    per row. Never raises: this runs after the caller's commit, where an error would only confuse the caller.
-    """
-    global _dispatch_pending_until
-    try:
-        now = timezone.now()
-        with _dispatch_lock:
-            if _dispatch_pending_until is not None and now < _dispatch_pending_until:
-                return
-            if not Endpoint.objects.filter(active=True).exists():
-                return
-            _dispatch_pending_until = now + DISPATCH_DEBOUNCE
-        from smarketing.webhooks.tasks import dispatch_events
-
-        dispatch_events.using(run_after=_dispatch_pending_until).enqueue()
-    except Exception:  # the every-minute sweep delivers what this missed
-        logger.exception("could not enqueue the webhook fan-out")
 
 
 # -- deliveries --------------------------------------------------------------------------------------------------

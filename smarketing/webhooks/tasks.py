@@ -11,8 +11,8 @@ from smarketing.webhooks import services
 @periodic(every=timedelta(minutes=1))
 @task()
 def dispatch_events() -> dict:
-    """Fan out undispatched events into deliveries; re-enqueue deliveries whose job went missing."""
-    return {"created": services.fan_out_events(), "requeued": services.requeue_stalled_deliveries()}
+    """Fan out events not fanned out yet (unless another run is at it); re-enqueue deliveries whose job went missing."""
+    return {"created": services.fan_out_events(wait=False), "requeued": services.requeue_stalled_deliveries()}
 
 
 @task()

@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from smarketing.core.events import EVENT_NAMES
+from smarketing.core.events import event_label
 from smarketing.core.queries import SortOption, keyset_page
 from smarketing.crm import access
 from smarketing.webhooks import services
@@ -36,7 +36,7 @@ def endpoint_list(request):
     return render(
         request,
         "webhooks/endpoint_list.html",
-        {"endpoints": endpoints, "event_names": EVENT_NAMES, "all_events": ALL_EVENTS, "statuses": STATUSES},
+        {"endpoints": endpoints, "all_events": ALL_EVENTS, "statuses": STATUSES},
     )
 
 
@@ -95,7 +95,7 @@ def endpoint_detail(request, endpoint_id):
             "page": page,
             "status": status,
             "statuses": STATUSES,
-            "event_labels": [EVENT_NAMES.get(e, e) for e in endpoint.events if e != ALL_EVENTS],
+            "event_labels": [event_label(e) for e in endpoint.events if e != ALL_EVENTS],
             "all_events": ALL_EVENTS in endpoint.events,
         },
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from smarketing.accounts.models import User
 from smarketing.core.middleware import CSP
 from smarketing.core.models import WorkerHeartbeat
-from smarketing.core.worker import beat
+from smarketing.jobs.worker import beat
 from smarketing.testing import make_cast
 
 

@@ -235,7 +235,7 @@ TOUCH_FIELDS = [
     "summary",
     "details",
 ]
-EVENT_FIELDS = ["name", "occurred_at", "object_type", "object_id", "payload", "dispatched_at"]
+EVENT_FIELDS = ["name", "occurred_at", "object_type", "object_id", "payload"]
 
 
 class Writes:
@@ -255,10 +255,9 @@ class Writes:
     def event(self, name: str, model, object_id, data: dict, at) -> None:
         if not name:
             return  # the import was asked not to send events
-        if name not in events.EVENT_NAMES:
-            raise ValueError(f"unknown event {name!r}")
+        events.check_declared(name)
         object_type = f"{model._meta.app_label}.{model._meta.model_name}"
-        self.events.append((name, at, object_type, str(object_id), data, None))
+        self.events.append((name, at, object_type, str(object_id), data))
 
     def flush(self) -> None:
         from smarketing.core.models import Event
@@ -266,7 +265,7 @@ class Writes:
         Table(Touchpoint, TOUCH_FIELDS).insert(self.touches)
         if self.events:
             Table(Event, EVENT_FIELDS).insert(self.events)
-            # What core.events.publish does after each event, once per chunk: the webhook fan-out (and any
-            # other subscriber) runs after this chunk commits.
+            # What core.events.publish does after each event, once per chunk: the outbox consumers (webhooks and
+            # any other) are woken after this chunk commits. The rows get their seq from the outbox sequencer.
             events.notify_on_commit()
         self.touches, self.events = [], []

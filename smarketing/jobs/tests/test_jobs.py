@@ -15,7 +15,6 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from smarketing.core.models import WorkerHeartbeat
-from smarketing.core.worker import start_heartbeat
 from smarketing.jobs import periodic as periodic_module
 from smarketing.jobs import tasks as job_tasks
 from smarketing.jobs.models import PeriodicSchedule
@@ -24,6 +23,7 @@ from smarketing.jobs.queries import decode_cursor, encode_cursor, error_excerpt
 from smarketing.jobs.retry import RETRY_SCHEDULED_PATH, WORKER_LOST_PATH, RetryScheduled, exponential_backoff
 from smarketing.jobs.templatetags.jobs_format import duration, every
 from smarketing.jobs.tests import worker_tasks
+from smarketing.jobs.worker import start_heartbeat
 from smarketing.testing import make_cast
 
 PROBE_JOBS = {worker_tasks.hourly_probe.module_path: PeriodicJob(worker_tasks.hourly_probe, timedelta(hours=1))}
@@ -190,6 +190,16 @@ class ReaperTests(TestCase):
             job.refresh_from_db()
             self.assertEqual(job.status, "RUNNING")
 
+    @override_settings(WORKER_HEARTBEAT_MAX_AGE=60)
+    def test_alive_is_a_heartbeat_within_the_max_age(self):
+        now = timezone.now()
+        WorkerHeartbeat.objects.create(worker_id="fresh", hostname="h", pid=1, seen_at=now - timedelta(seconds=59))
+        WorkerHeartbeat.objects.create(worker_id="edge", hostname="h", pid=2, seen_at=now - timedelta(seconds=60))
+        WorkerHeartbeat.objects.create(worker_id="stale", hostname="h", pid=3, seen_at=now - timedelta(seconds=61))
+        alive = set(WorkerHeartbeat.objects.alive(now).values_list("worker_id", flat=True))
+        self.assertEqual(alive, {"fresh", "edge"})
+        self.assertEqual({hb.worker_id for hb in WorkerHeartbeat.objects.all() if hb.is_alive(now)}, alive, "one rule")
+
     def test_old_finished_results_are_pruned(self):
         old = timezone.now() - timedelta(days=job_tasks.JOB_RETENTION_DAYS + 1)
         gone = [make_result(worker_tasks.sleep_for, at=old, kwargs={"seconds": 0}) for _ in range(3)]
@@ -308,13 +318,14 @@ class JobListPageTests(TestCase):
         make_result(worker_tasks.sleep_for, kwargs={"seconds": 0})
         WorkerHeartbeat.objects.create(worker_id="w1", hostname="h", pid=1)
         run_due_periodic_jobs()
-        # session, user, schedules (select + missing check), last results, heartbeats, 3 capped counts, the page
-        with self.assertNumQueries(10):
+        # session, user, schedules (select + missing check), last results, heartbeats, 3 capped counts, the page,
+        # outbox consumers (unnumbered count, newest seq, cursors, dead letters)
+        with self.assertNumQueries(14):
             self.client.get(url)
         for n in range(30):
             make_result(worker_tasks.always_down, status="FAILED", exc_path="x.Y", error="Y: n", kwargs={"path": n})
             WorkerHeartbeat.objects.create(worker_id=f"w{n + 2}", hostname="h", pid=n)
-        with self.assertNumQueries(10):
+        with self.assertNumQueries(14):
             self.client.get(url)
 
     def test_detail_shows_the_whole_traceback_escaped_and_runs_a_failed_job_again(self):

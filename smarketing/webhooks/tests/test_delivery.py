@@ -10,12 +10,16 @@ from unittest import mock
 
 import pytest
 from django.db import connection, connections
+from django.db.models import Max
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from smarketing.core.events import publish
 from smarketing.core.models import Event
+from smarketing.jobs import outbox
+from smarketing.jobs.models import OutboxCursor
+from smarketing.jobs.tasks import run_outbox_consumer
 from smarketing.testing import make_cast, make_contact
 from smarketing.webhooks import sender, services
 from smarketing.webhooks.models import Delivery, Endpoint
@@ -24,6 +28,12 @@ from smarketing.webhooks.tests.receiver import Receiver
 
 LOCAL = override_settings(WEBHOOK_ALLOWED_ADDRESSES=["127.0.0.1/32"])
 Status = Delivery.Status
+
+
+def fan_out_jobs() -> list[DBTaskResult]:
+    """Runs of the webhooks' outbox consumer."""
+    jobs = DBTaskResult.objects.filter(task_path=run_outbox_consumer.module_path)
+    return [j for j in jobs if j.args_kwargs["args"] == ["webhooks"]]
 
 
 def delivery_jobs() -> list[DBTaskResult]:
@@ -103,7 +113,9 @@ class FanOutTests(ReceiverTestCase):
         self.assertEqual(body["event"], "contact.created")
         self.assertEqual(body["data"]["email"], "ann@example.com")
         self.assertEqual(body["id"], str(Event.objects.get(object_id=str(alice_contact.pk)).id))
-        self.assertFalse(Event.objects.filter(dispatched_at__isnull=True).exists())
+        # Every event is behind the webhooks' outbox cursor.
+        self.assertFalse(Event.objects.filter(seq__isnull=True).exists())
+        self.assertEqual(OutboxCursor.objects.get(name="webhooks").position, Event.objects.aggregate(s=Max("seq"))["s"])
         self.assertEqual(len(delivery_jobs()), 2)
 
         # A second fan-out finds nothing new.
@@ -119,21 +131,21 @@ class FanOutTests(ReceiverTestCase):
 
     def test_publishing_enqueues_the_fan_out_once_per_burst(self):
         self.endpoint("/all", events=["*"])
-        with mock.patch.object(services, "_dispatch_pending_until", None):
+        with mock.patch.dict(outbox._pending_until, clear=True):
             with self.captureOnCommitCallbacks(execute=True):
                 for _ in range(5):
                     make_contact()
             with self.captureOnCommitCallbacks(execute=True):
                 make_contact()
-            jobs = DBTaskResult.objects.filter(task_path=dispatch_events.module_path)
-            self.assertEqual(jobs.count(), 1, "debounced")
-            self.assertGreater(jobs.get().run_after, timezone.now())
+            jobs = fan_out_jobs()
+            self.assertEqual(len(jobs), 1, "debounced")
+            self.assertGreater(jobs[0].run_after, timezone.now())
 
     def test_no_fan_out_job_without_active_endpoints(self):
-        with mock.patch.object(services, "_dispatch_pending_until", None):
+        with mock.patch.dict(outbox._pending_until, clear=True):
             with self.captureOnCommitCallbacks(execute=True):
                 make_contact()
-        self.assertFalse(DBTaskResult.objects.filter(task_path=dispatch_events.module_path).exists())
+        self.assertEqual(fan_out_jobs(), [])
 
     def test_the_sweep_requeues_stalled_deliveries(self):
         endpoint = self.endpoint()

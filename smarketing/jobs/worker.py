@@ -1,4 +1,7 @@
-"""The background worker: django-tasks-db's worker loop plus a heartbeat that /healthz reads."""
+"""The background worker: django-tasks-db's worker loop plus a heartbeat that /healthz reads.
+
+It lives in jobs (floor 0, above core) because each beat also runs the periodic scheduler: core never imports jobs.
+"""
 
 import logging
 import os
@@ -10,6 +13,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from smarketing.core.models import WorkerHeartbeat
+from smarketing.jobs.periodic import run_due_periodic_jobs_safely
 
 HEARTBEAT_SECONDS = 15
 logger = logging.getLogger(__name__)
@@ -29,8 +33,6 @@ def beat(worker_id: str, started_at) -> None:
 
 def start_heartbeat(worker_id: str) -> threading.Event:
     """Beat now and then every HEARTBEAT_SECONDS in a daemon thread, until the returned event is set."""
-    from smarketing.jobs.periodic import run_due_periodic_jobs_safely
-
     stop = threading.Event()
     started_at = timezone.now()
     beat(worker_id, started_at)

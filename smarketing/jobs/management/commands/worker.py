@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from smarketing.core.worker import forget, new_worker_id, start_heartbeat
+from smarketing.jobs.worker import forget, new_worker_id, start_heartbeat
 
 
 class Command(BaseCommand):
