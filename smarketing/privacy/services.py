@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
@@ -33,7 +33,6 @@ from django.utils.html import strip_tags
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import AuditEntry, Event
-from smarketing.crm import access
 from smarketing.crm.models import (
     ConsentStatus,
     Contact,
@@ -45,6 +44,7 @@ from smarketing.crm.models import (
     Task,
 )
 from smarketing.crm.serialize import record_dict
+from smarketing.privacy.access import require_admin
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.queries import CONTACT_TYPE
 from smarketing.timeline.models import Kind, Touchpoint
@@ -62,11 +62,6 @@ REASON_MAX = 500
 def erased_email(contact_id: int) -> str:
     """The address an erased contact keeps: unique (the column is), undeliverable (.invalid is reserved)."""
     return f"erased-{contact_id}@erased.invalid"
-
-
-def require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied("Only admins can handle privacy requests.")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -655,14 +655,9 @@ def _merge(request, kind: Kind, pk: int):
 # Admin: custom properties and the audit log
 
 
-def _require_admin(user) -> None:
-    if not access.is_admin(user):
-        raise PermissionDenied("Only admins can open this page.")
-
-
 @require_http_methods(["GET", "POST"])
 def property_list(request):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     bound = request.method == "POST"
     form = PropertyDefinitionForm(request.POST if bound else None, initial={"object_type": request.GET.get("type")})
     if bound and form.is_valid():
@@ -691,7 +686,7 @@ def property_list(request):
 
 @require_POST
 def property_delete(request, pk):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     definition = get_object_or_404(PropertyDefinition, pk=pk)
     services.delete_property(definition, actor=request.user)
     messages.success(
@@ -723,7 +718,7 @@ def _audit_value(value) -> str:
 
 @require_GET
 def audit_log(request):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     users = list(User.objects.order_by("full_name", "email"))
     qs = AuditEntry.objects.select_related("actor")
     notes, params = [], []
