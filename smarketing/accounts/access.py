@@ -4,7 +4,7 @@ Who acts is either a person (a `User`, from the UI or an API token) or the **sys
 (`system_actor(origin)`): automation and bulk work — imports run without a person, workflows, the seed,
 follow-up effects of a person's action (a won deal making its contacts customers). The system actor is always
 allowed; it is recorded as no user (or as the person it acts for) plus its origin, in audit entries, histories
-and touchpoints. Nothing else skips a check: there is no `check_access=False` and no stand-in user.
+and touchpoints. Nothing else skips a check: no flag turns checks off, no stand-in user fakes an owner.
 
 | rule                            | admin | manager | member                    | read-only | inactive | system |
 |---------------------------------|-------|---------|---------------------------|-----------|----------|--------|

@@ -155,7 +155,7 @@ def _quick_panels(kind: str, obj, forms_by_panel: dict, active: str) -> list[dic
 
 def _record_context(request, kind: str, obj, *, quick: dict | None = None, active: str = "note") -> dict:
     user = request.user
-    can_write = access.can(user, "edit")
+    can_write = access.can_log_activity(user)  # quick actions: on anyone's record (crm/access.py)
     context = {
         "record": obj,
         "record_kind": kind,
