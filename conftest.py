@@ -44,3 +44,12 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters in the cache (API rate limits, login and token lockouts) start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -6,6 +6,7 @@ mia a marketing member, and rory a read-only user.
 
 import itertools
 
+from smarketing.accounts.access import system_actor
 from smarketing.accounts.models import Role, Team, User
 from smarketing.core.models import Origin
 from smarketing.crm import services
@@ -48,7 +49,7 @@ def make_company(actor=None, **data):
     n = next(_counter)
     data.setdefault("name", f"Company {n}")
     data.setdefault("domain", f"company{n}.example")
-    return services.create_company(actor=actor, data=data, origin=Origin.SYSTEM)
+    return services.create_company(actor=actor or system_actor(), data=data, origin=Origin.SYSTEM)
 
 
 def make_contact(actor=None, **data):
@@ -56,7 +57,7 @@ def make_contact(actor=None, **data):
     data.setdefault("email", f"person{n}@example.com")
     data.setdefault("first_name", "Person")
     data.setdefault("last_name", str(n))
-    return services.create_contact(actor=actor, data=data, origin=Origin.SYSTEM)
+    return services.create_contact(actor=actor or system_actor(), data=data, origin=Origin.SYSTEM)
 
 
 def make_deal(actor=None, *, stage=None, contacts=(), **data):
@@ -66,5 +67,9 @@ def make_deal(actor=None, *, stage=None, contacts=(), **data):
     data.setdefault("amount", "1000")
     stage = stage or default_pipeline().stages.order_by("position").first()
     return services.create_deal(
-        actor=actor, data=data, stage=stage, contacts=[(c, "champion") for c in contacts], origin=Origin.SYSTEM
+        actor=actor or system_actor(),
+        data=data,
+        stage=stage,
+        contacts=[(c, "champion") for c in contacts],
+        origin=Origin.SYSTEM,
     )

@@ -2,6 +2,9 @@ from django.urls import include, path
 
 from smarketing.core.health import healthz
 
+# PermissionDenied raised anywhere outside the API becomes the styled 403 page (API views answer problem+json).
+handler403 = "smarketing.core.errors.permission_denied"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("smarketing.accounts.urls")),

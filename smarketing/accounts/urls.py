@@ -3,16 +3,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from smarketing.accounts import views
-from smarketing.accounts.forms import LoginForm
 
 urlpatterns = [
     path(
         "login/",
-        login_not_required(
-            auth_views.LoginView.as_view(
-                template_name="accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
-            )
-        ),
+        login_not_required(views.LoginView.as_view()),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,10 +2,27 @@ import zoneinfo
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import redirect, render
 
+from smarketing.accounts.forms import LoginForm
 from smarketing.accounts.models import User
+
+
+class LoginView(auth_views.LoginView):
+    """The login page; a locked login answers 429 so scripts and monitoring see the limit, not just a form."""
+
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "locked"):
+            response.status_code = 429
+        return response
 
 
 class ProfileForm(forms.ModelForm):

@@ -2,6 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
+from smarketing.accounts import throttle
 from smarketing.api import tokens
 
 
@@ -22,8 +23,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Use `Authorization: Bearer <token>` with one token.")
+        # Guessing tokens is throttled per address: after API_MAX_BAD_TOKENS_PER_IP misses, 429 until the lock ends.
+        ip = throttle.client_ip(request._request)
+        wait = throttle.bad_token_wait(ip)
+        if wait:
+            detail = f"Too many requests with unknown API tokens from this address; {throttle.try_again(wait)}."
+            raise exceptions.Throttled(wait=wait, detail=detail)
         token = tokens.find_token(parts[1])
         if token is None:
+            throttle.bad_token(ip)
             raise exceptions.AuthenticationFailed("This token is unknown, revoked, or its user is deactivated.")
         tokens.mark_used(token)
         return token.user, token

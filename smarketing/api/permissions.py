@@ -1,9 +1,10 @@
-"""Who may call what. Record-level rules live in crm.access and the services; these add the token scope."""
+"""Who may call what. Roles live in accounts.access, record rules in crm.access and the services; these add
+the token scope."""
 
 from rest_framework import permissions
 
+from smarketing.accounts import access
 from smarketing.api.models import ApiToken
-from smarketing.crm import access
 
 
 class TokenScopePermission(permissions.BasePermission):

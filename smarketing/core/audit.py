@@ -19,6 +19,19 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def actor_user(actor):
+    """The user an `actor` foreign key stores: the person; for the system actor (accounts.access.SystemActor),
+    the person it acts for or None. Duck-typed because core sits below accounts."""
+    if getattr(actor, "is_system_actor", False):
+        actor = actor.on_behalf_of
+    return actor if getattr(actor, "pk", None) else None
+
+
+def actor_origin(actor, origin: str) -> str:
+    """What caused the write: a system actor carries its own origin (import, workflow, seed, ...)."""
+    return actor.origin if getattr(actor, "is_system_actor", False) else origin
+
+
 def record_audit(
     *,
     actor,
@@ -29,8 +42,8 @@ def record_audit(
     object_repr: str | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        origin=origin,
+        actor=actor_user(actor),
+        origin=actor_origin(actor, origin),
         action=action,
         object_type=object_type_of(obj),
         object_id=str(obj.pk),

@@ -1,40 +1,72 @@
-"""The permission gate for CRM records. Every view and API call asks here; nothing else decides.
+"""The CRM's access rules for owned records, built on the platform rules in `accounts/access.py`.
 
 Everyone sees the shared CRM (alignment means shared visibility). What a user may change depends on role
 and ownership:
 
-| action   | admin | manager | member                   | read-only |
-|----------|-------|---------|--------------------------|-----------|
-| view     | all   | all     | all                      | all       |
-| edit     | all   | all     | own or unowned records   | none      |
-| reassign | all   | all     | own or unowned records   | none      |
-| delete   | all   | all     | none                     | none      |
-| merge    | all   | all     | none                     | none      |
-| export   | all   | all     | none                     | none      |
-| admin    | yes   | no      | no                       | no        |
+| action        | admin | manager | member                        | read-only | inactive | system |
+|---------------|-------|---------|-------------------------------|-----------|----------|--------|
+| view          | all   | all     | all                           | all       | none     | all    |
+| edit fields   | all   | all     | own or unowned records        | none      | none     | all    |
+| reassign      | all   | all     | own or unowned records        | none      | none     | all    |
+| delete        | all   | all     | none                          | none      | none     | all    |
+| merge         | all   | all     | none                          | none      | none     | all    |
+| export        | all   | all     | none                          | none      | none     | all    |
+| log activity  | all   | all     | all (anyone's record)         | none      | none     | all    |
+| admin pages   | yes   | no      | no                            | no        | no       | yes    |
+
+"Log activity" is a note, a task or a logged call/email/meeting: a member may log one on a record owned by
+someone else (a rep talks to a colleague's contact; marketing notes a conversation on sales' deal), but may
+change the record's fields only when it is their own or unowned. Changing a task or note afterwards follows
+`accounts.access.can_change_task` / `can_change_note`.
 """
+
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 
-from smarketing.accounts.models import Role
+from smarketing.accounts.access import (
+    can_log_activity,
+    can_write,
+    is_admin,
+    is_manager_or_admin,
+    is_person,
+    is_system,
+    require_admin,
+    require_log_activity,
+    require_write,
+)
+
+__all__ = [
+    "ACTIONS",
+    "OwnedQuerySet",
+    "PermissionDenied",
+    "can",
+    "can_for_owner",
+    "can_log_activity",
+    "is_admin",
+    "require",
+    "require_admin",
+    "require_log_activity",
+    "require_property_admin",
+    "require_write",
+]
 
 ACTIONS = ("view", "edit", "reassign", "delete", "merge", "export")
 
 
-def _scope(user, action: str) -> str:
+def _scope(user: Any, action: str) -> str:
     """'all', 'own' (own or unowned) or 'none'."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if user is None or not user.is_authenticated or not user.is_active:
+    if is_system(user):
+        return "all"
+    if not is_person(user):  # anonymous or deactivated: not even view
         return "none"
-    if action == "view":
+    if action == "view" or is_manager_or_admin(user):
         return "all"
-    role = user.role
-    if role in (Role.ADMIN, Role.MANAGER):
-        return "all"
-    if role == Role.MEMBER and action in ("edit", "reassign"):
+    if can_write(user) and action in ("edit", "reassign"):
         return "own"
     return "none"
 
@@ -49,24 +81,25 @@ class OwnedQuerySet(models.QuerySet):
         return self.none()
 
 
-def can(user, action: str, obj=None) -> bool:
-    """May `user` do `action` (to `obj`, when given)?"""
+def can_for_owner(user: Any, action: str, owner_id: int | None) -> bool:
+    """May `user` do `action` to a record owned by `owner_id` (None: unowned)? For rows not loaded as models."""
     scope = _scope(user, action)
     if scope == "all":
         return True
-    if scope == "own":
-        return obj is None or obj.owner_id in (None, user.pk)
-    return False
+    return scope == "own" and owner_id in (None, user.pk)
 
 
-def require(user, action: str, obj=None) -> None:
+def can(user: Any, action: str, obj=None) -> bool:
+    """May `user` do `action` (to `obj`, when given; without one: to some record)?"""
+    if obj is None:
+        return _scope(user, action) != "none"
+    return can_for_owner(user, action, obj.owner_id)
+
+
+def require(user: Any, action: str, obj=None) -> None:
     if not can(user, action, obj):
         raise PermissionDenied(f"You may not {action} this record.")
 
 
-def is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.role == Role.ADMIN)
-
-
-def can_write_anything(user) -> bool:
-    return can(user, "edit")
+def require_property_admin(user: Any) -> None:
+    require_admin(user, "Only admins can define custom properties.")

@@ -5,12 +5,11 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from smarketing.crm import access
 from smarketing.crm.models import ObjectType, PropertyDefinition
-from smarketing.dataio import csvfile
+from smarketing.dataio import access, csvfile
 from smarketing.dataio.exporter import csv_pieces
 from smarketing.dataio.fields import auto_map, check_mapping
 from smarketing.dataio.importer import runner
@@ -59,11 +58,6 @@ def store_path(source: Path) -> tuple[str, int]:
     return name, size
 
 
-def require_importer(user) -> None:
-    if not access.can(user, "edit"):
-        raise PermissionDenied("You may not import records.")
-
-
 def create_import(
     *,
     file_name: str,
@@ -75,6 +69,7 @@ def create_import(
     delimiter: str | None = None,
 ) -> Import:
     """Analyze a stored upload and make its Import with automatic column mapping; FileProblem if unusable."""
+    access.require_importer(actor)
     if object_type not in ObjectType.values:
         raise ValidationError("Choose contacts, companies or deals.")
     path = runner.upload_dir() / file_name

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,9 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from smarketing.core.models import WorkerHeartbeat
 from smarketing.core.queries import SortOption, keyset_page
-from smarketing.crm import access
 from smarketing.crm.models import ObjectType, PropertyDefinition
-from smarketing.dataio import csvfile, exporter, services
+from smarketing.dataio import access, csvfile, exporter, services
 from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, FileProblem
 from smarketing.dataio.fields import targets
 from smarketing.dataio.importer import runner
@@ -28,19 +27,14 @@ NEWEST = SortOption("Newest first", ("-id",))
 OBJECT_LABELS = {ObjectType.CONTACT: "Contacts", ObjectType.COMPANY: "Companies", ObjectType.DEAL: "Deals"}
 
 
-def _require_importer(request) -> None:
-    if not access.can(request.user, "edit"):
-        raise PermissionDenied("Importing needs permission to edit records.")
-
-
 def _visible_imports(user):
     qs = Import.objects.select_related("created_by")
-    return qs if access.is_admin(user) else qs.filter(created_by=user)
+    return qs if access.sees_everyones_files(user) else qs.filter(created_by=user)
 
 
 def _get_import(request, pk: int) -> Import:
     """An import its owner or an admin may see; anyone else gets a 404 (no hint that it exists)."""
-    _require_importer(request)
+    access.require_importer(request.user)
     return get_object_or_404(_visible_imports(request.user), pk=pk)
 
 
@@ -51,14 +45,14 @@ def _get_import(request, pk: int) -> Import:
 @login_required
 @require_GET
 def import_list(request):
-    _require_importer(request)
+    access.require_importer(request.user)
     return _render_list(request)
 
 
 def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONTACT, status: int = 200):
     page = keyset_page(_visible_imports(request.user), NEWEST, request.GET.get("after"), 25)
     exports = []
-    if access.can(request.user, "export"):
+    if access.can_export(request.user):
         exports = list(Export.objects.filter(requested_by=request.user).order_by("-id")[:10])
     context = {
         "page": page,
@@ -66,7 +60,7 @@ def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONT
         "object_type": object_type,
         "object_types": OBJECT_LABELS.items(),
         "max_mb": csvfile.MAX_IMPORT_MB,
-        "can_export": access.can(request.user, "export"),
+        "can_export": access.can_export(request.user),
         "export_kinds": [(key, kind.label) for key, kind in exporter.KINDS.items()],
         "exports": exports,
     }
@@ -78,7 +72,7 @@ def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONT
 def upload(request):
     if request.method != "POST":
         return redirect("dataio:import_list")
-    _require_importer(request)
+    access.require_importer(request.user)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -275,8 +269,7 @@ def export(request, kind: str, fmt: str):
     """
     if kind not in exporter.KINDS or fmt not in exporter.FORMATS:
         raise Http404("Unknown export.")
-    if not access.can(request.user, "export"):
-        raise PermissionDenied("Exporting needs a manager or admin role.")
+    access.require_exporter(request.user)
     try:
         filters = exporter.parse_filters(kind, request.POST, request.user)
     except ValidationError as exc:
@@ -312,9 +305,12 @@ def _back(request) -> str:
 
 
 def _get_export(request, pk: int) -> Export:
-    if not access.can(request.user, "export"):
-        raise PermissionDenied("Exporting needs a manager or admin role.")
-    qs = Export.objects.all() if access.is_admin(request.user) else Export.objects.filter(requested_by=request.user)
+    access.require_exporter(request.user)
+    qs = (
+        Export.objects.all()
+        if access.sees_everyones_files(request.user)
+        else Export.objects.filter(requested_by=request.user)
+    )
     return get_object_or_404(qs, pk=pk)
 
 

@@ -5,25 +5,18 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
-from smarketing.crm import access
-from smarketing.jobs import outbox, queries
+from smarketing.jobs import access, outbox, queries
 from smarketing.jobs.retry import ATTEMPT_KWARG
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied("Only admins see background jobs.")
-
-
 def job_list(request):
-    _require_admin(request)
+    access.require_admin(request.user)
     status = request.GET.get("status", "")
     if status not in queries.STATUS_FILTERS:
         status = ""
@@ -57,7 +50,7 @@ def _get_result(job_id: uuid.UUID):
 
 
 def job_detail(request, job_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     result = _get_result(job_id)
     row = queries.to_row(result, timezone.now())
     return render(
@@ -76,7 +69,7 @@ def job_detail(request, job_id):
 @require_POST
 def job_run_again(request, job_id):
     """Enqueue a failed job again with the same arguments, as a fresh first attempt."""
-    _require_admin(request)
+    access.require_admin(request.user)
     result = _get_result(job_id)
     if result.status != "FAILED":
         messages.error(request, "Only failed jobs can be run again.")
@@ -98,7 +91,7 @@ def job_run_again(request, job_id):
 @require_POST
 def dead_letter_retry(request, letter_id):
     """Hand a dead letter's event to its consumer again (after the handler was fixed)."""
-    _require_admin(request)
+    access.require_admin(request.user)
     try:
         done = outbox.retry_dead_letter(letter_id)
     except LookupError as exc:

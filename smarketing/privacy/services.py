@@ -17,16 +17,16 @@ lifecycle changes, deals) do not change. What each hook keeps and why is written
 
 from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
-from smarketing.crm import access
 from smarketing.crm.models import Contact, DealContact
 from smarketing.crm.serialize import record_dict
+from smarketing.privacy.access import require_admin
 from smarketing.privacy.hooks import ERASED, Erasure, Subject, hook_modules, mentions, person
 from smarketing.privacy.models import ErasureRecord
 from smarketing.timeline.models import Kind, Touchpoint
@@ -34,11 +34,6 @@ from smarketing.timeline.models import Kind, Touchpoint
 EXPORT_FORMAT = "smarketing-privacy-export/1"
 REASON_MAX = 500
 _MIN_IDENTIFIER = 3  # shorter strings ("Li", "Ng") would match inside too many unrelated words
-
-
-def require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied("Only admins can handle privacy requests.")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from smarketing.core.models import AuditEntry
 from smarketing.core.queries import SortOption, keyset_page
 from smarketing.crm.models import Contact
 from smarketing.crm.normalize import normalize_email
-from smarketing.privacy import queries, services
+from smarketing.privacy import access, queries, services
 from smarketing.privacy.forms import EraseForm, FindForm
 from smarketing.privacy.models import ErasureRecord
 
@@ -25,14 +25,14 @@ TABS = ("erasures", "exports")
 
 
 def _contact_for_admin(request, pk: int) -> Contact:
-    services.require_admin(request.user)
+    access.require_admin(request.user)
     return get_object_or_404(Contact.objects.select_related("company", "owner"), pk=pk)
 
 
 @require_GET
 def request_log(request):
     """Every erasure (ErasureRecord) and every export (from the audit log), newest first, plus a finder."""
-    services.require_admin(request.user)
+    access.require_admin(request.user)
     find = FindForm(request.GET if "email" in request.GET else None)
     if find.is_bound and find.is_valid():
         try:

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from smarketing.core.audit import actor_user
 from smarketing.timeline.models import Kind, Team, Touchpoint
 
 # Kinds that come from the sales team when a person logs them; everything else is typed by its writer.
@@ -40,7 +41,7 @@ def record_touch(
         deal_id=deal.pk if deal is not None else None,
         kind=kind,
         team=team,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor_user(actor),
         campaign=campaign,
         source=source[:50],
         summary=summary[:300],

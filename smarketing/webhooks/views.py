@@ -4,15 +4,13 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from smarketing.core.events import event_label
 from smarketing.core.queries import SortOption, keyset_page
-from smarketing.crm import access
-from smarketing.webhooks import services
+from smarketing.webhooks import access, services
 from smarketing.webhooks.forms import EndpointForm
 from smarketing.webhooks.models import ALL_EVENTS, Delivery, Endpoint
 
@@ -20,13 +18,8 @@ NEWEST_FIRST = SortOption("Newest first", ("-created_at", "-id"))
 STATUSES = dict(Delivery.Status.choices)
 
 
-def _require_admin(request) -> None:
-    if not access.is_admin(request.user):
-        raise PermissionDenied("Only admins manage webhooks.")
-
-
 def endpoint_list(request):
-    _require_admin(request)
+    access.require_admin(request.user)
     latest = Delivery.objects.filter(endpoint=OuterRef("pk")).order_by("-created_at", "-id")
     endpoints = (
         Endpoint.objects.select_related("created_by")
@@ -41,7 +34,7 @@ def endpoint_list(request):
 
 
 def endpoint_create(request):
-    _require_admin(request)
+    access.require_admin(request.user)
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -58,7 +51,7 @@ def endpoint_create(request):
 
 
 def endpoint_edit(request, endpoint_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     endpoint = get_object_or_404(Endpoint, id=endpoint_id)
     form = EndpointForm(request.POST or None, initial=EndpointForm.initial_for(endpoint))
     if request.method == "POST" and form.is_valid():
@@ -78,7 +71,7 @@ def endpoint_edit(request, endpoint_id):
 
 def endpoint_detail(request, endpoint_id):
     """The endpoint and its delivery log, newest first, keyset-paginated, filterable by status."""
-    _require_admin(request)
+    access.require_admin(request.user)
     endpoint = get_object_or_404(Endpoint.objects.select_related("created_by"), id=endpoint_id)
     status = request.GET.get("status", "")
     deliveries = Delivery.objects.filter(endpoint=endpoint).defer("request_body", "lock_token")
@@ -103,7 +96,7 @@ def endpoint_detail(request, endpoint_id):
 
 @require_POST
 def endpoint_delete(request, endpoint_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     endpoint = get_object_or_404(Endpoint, id=endpoint_id)
     services.delete_endpoint(endpoint, actor=request.user)
     messages.success(request, f"Endpoint {endpoint.url} deleted, with its delivery log.")
@@ -112,7 +105,7 @@ def endpoint_delete(request, endpoint_id):
 
 @require_POST
 def endpoint_test(request, endpoint_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     endpoint = get_object_or_404(Endpoint, id=endpoint_id)
     services.send_test_event(endpoint, actor=request.user)
     messages.success(request, "Test event queued; it appears below once a worker sends it.")
@@ -121,7 +114,7 @@ def endpoint_test(request, endpoint_id):
 
 @require_POST
 def endpoint_rotate_secret(request, endpoint_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     endpoint = get_object_or_404(Endpoint, id=endpoint_id)
     services.rotate_secret(endpoint, actor=request.user)
     messages.success(request, "New signing secret created; deliveries are signed with it from now on.")
@@ -129,7 +122,7 @@ def endpoint_rotate_secret(request, endpoint_id):
 
 
 def delivery_detail(request, delivery_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     delivery = get_object_or_404(Delivery.objects.select_related("endpoint"), id=delivery_id)
     try:
         body = json.dumps(json.loads(delivery.request_body), indent=2, sort_keys=True)
@@ -140,7 +133,7 @@ def delivery_detail(request, delivery_id):
 
 @require_POST
 def delivery_redeliver(request, delivery_id):
-    _require_admin(request)
+    access.require_admin(request.user)
     delivery = get_object_or_404(Delivery, id=delivery_id)
     if services.redeliver(delivery, actor=request.user):
         messages.success(request, "Delivery queued again.")

@@ -1,7 +1,6 @@
 """Shared pieces of the CRM services: errors, editable fields, who acts."""
 
-from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.accounts.access import recorded_user
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -29,20 +28,16 @@ OBJECT_TYPES = {Contact: ObjectType.CONTACT, Company: ObjectType.COMPANY, Deal: 
 
 def team_of(actor) -> str:
     """The timeline team of a person's touch: their team's kind, defaulting to sales."""
-    team = getattr(actor, "team", None) if actor is not None else None
+    person = recorded_user(actor)  # a system actor's touch counts for the person it acts for
+    team = person.team if person is not None else None
     if team is not None and team.kind == "marketing":
         return Team.MARKETING
     return Team.SALES
 
 
-def _require_person(actor, origin: str) -> None:
-    """People (UI, API) need write access; the importer, forms and workflows act for the system."""
-    if origin in (Origin.UI, Origin.API):
-        access.require(actor, "edit")
-
-
 def _user(actor):
-    return actor if getattr(actor, "pk", None) else None
+    """The user an `actor` foreign key records: the person, or the person a system actor acts for."""
+    return recorded_user(actor)
 
 
 def _fk_id(value):

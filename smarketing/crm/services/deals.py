@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from smarketing.accounts.access import system_actor
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
@@ -26,7 +27,6 @@ from smarketing.crm.models import (
 from smarketing.crm.properties import clean_custom
 from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
-    _require_person,
     _user,
     team_of,
 )
@@ -52,7 +52,7 @@ def create_deal(
     for name, value in clean.items():
         setattr(deal, name, value)
     deal.custom = clean_custom(ObjectType.DEAL, custom) if custom else {}
-    _require_person(actor, origin)
+    access.require_write(actor)
     if stage.outcome != Stage.Outcome.OPEN:
         deal.status = stage.outcome
         deal.closed_at = deal.created_at
@@ -80,10 +80,9 @@ def create_deal(
         change_lifecycle_stage(
             primary,
             LifecycleStage.OPPORTUNITY,
-            actor=actor,
+            actor=system_actor(Origin.SYSTEM, on_behalf_of=actor),  # a follow-up, whoever owns the contact
             origin=Origin.SYSTEM,
             reason="Deal created",
-            check_access=False,
         )
     record_audit(actor=actor, action="create", obj=deal, origin=origin)
     publish("deal.created", deal, record_dict(deal))
@@ -127,12 +126,10 @@ def move_deal_stage(
     actor,
     reason: str = "",
     origin: str = Origin.UI,
-    check_access: bool = True,
     at: datetime | None = None,
 ) -> DealStageChange | None:
     """Move a deal to another stage of its pipeline, enforcing the exit criteria of the stage it leaves."""
-    if check_access:
-        access.require(actor, "edit", deal)
+    access.require(actor, "edit", deal)
     current = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
     if to_stage.pipeline_id != current.pipeline_id:
         raise ValidationError("That stage belongs to another pipeline.")
@@ -203,10 +200,9 @@ def move_deal_stage(
                 change_lifecycle_stage(
                     role.contact,
                     LifecycleStage.CUSTOMER,
-                    actor=actor,
+                    actor=system_actor(Origin.SYSTEM, on_behalf_of=actor),  # a follow-up of the win
                     origin=Origin.SYSTEM,
                     reason="Deal won",
-                    check_access=False,
                     at=when,
                 )
     deal.stage = to_stage

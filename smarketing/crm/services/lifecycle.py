@@ -37,7 +37,6 @@ def change_lifecycle_stage(
     reason: str = "",
     origin: str = Origin.UI,
     allow_backward: bool = False,
-    check_access: bool = True,
     at: datetime | None = None,
 ) -> LifecycleChange | None:
     """Move a contact to `to_stage`, recording from, to, when, who and why.
@@ -45,8 +44,7 @@ def change_lifecycle_stage(
     Stages only move forward through the funnel; a move back ("recycle") needs allow_backward and a reason.
     "Other" may be entered or left freely.
     """
-    if check_access:
-        access.require(actor, "edit", contact)
+    access.require(actor, "edit", contact)
     if to_stage not in LifecycleStage.values:
         raise ValidationError({"lifecycle_stage": f"{to_stage!r} is not a lifecycle stage."})
     current = Contact.objects.select_for_update().get(pk=contact.pk)

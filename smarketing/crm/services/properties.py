@@ -2,7 +2,7 @@
 
 import re
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from smarketing.core.audit import record_audit
@@ -14,11 +14,6 @@ MODELS = {ObjectType.CONTACT: Contact, ObjectType.COMPANY: Company, ObjectType.D
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # Stored values were validated against these; changing them would orphan or silently reinterpret data.
 FROZEN = ("object_type", "key", "type")
-
-
-def _require_admin(actor) -> None:
-    if not access.is_admin(actor):
-        raise PermissionDenied("Only admins can define custom properties.")
 
 
 def _check(object_type: str, key: str, kind: str, choices: list, label: str) -> dict:
@@ -69,7 +64,7 @@ def define_property(
     position: int = 0,
     origin: str = Origin.UI,
 ) -> PropertyDefinition:
-    _require_admin(actor)
+    access.require_property_admin(actor)
     cleaned = _check(object_type, key, type, choices or [], label)
     try:
         with transaction.atomic():
@@ -97,7 +92,7 @@ def define_property(
 @transaction.atomic
 def update_property(definition: PropertyDefinition, *, actor, data: dict, origin: str = Origin.UI):
     """Change a definition's label, choices or position; its object type, key and type are frozen."""
-    _require_admin(actor)
+    access.require_property_admin(actor)
     unknown = set(data) - {"label", "choices", "position", *FROZEN}
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
@@ -133,6 +128,6 @@ def update_property(definition: PropertyDefinition, *, actor, data: dict, origin
 @transaction.atomic
 def delete_property(definition: PropertyDefinition, *, actor, origin: str = Origin.UI) -> None:
     """Values already stored on records stay in their `custom` data; they are no longer shown or validated."""
-    _require_admin(actor)
+    access.require_property_admin(actor)
     record_audit(actor=actor, action="delete", obj=definition, origin=origin, object_repr=_describe(definition))
     definition.delete()

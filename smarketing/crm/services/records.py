@@ -25,7 +25,6 @@ from smarketing.crm.services.common import (
     OBJECT_TYPES,
     ConflictError,
     _fk_id,
-    _require_person,
     _user,
 )
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
@@ -108,7 +107,7 @@ def _unique_error(model, exc: IntegrityError) -> ValidationError:
 
 
 def _create(model, *, actor, data: dict, origin: str):
-    _require_person(actor, origin)
+    access.require_write(actor)
     clean = _prepare(model, data)
     custom = clean.pop("custom", None) or {}
     clean["custom"] = clean_custom(OBJECT_TYPES[model], custom) if custom else {}
@@ -170,7 +169,6 @@ def update_record(
     expected_version: int | None = None,
     origin: str = Origin.UI,
     lifecycle_reason: str = "",
-    check_access: bool = True,
 ):
     """Apply the fields in `data` that differ from the stored ones.
 
@@ -179,10 +177,9 @@ def update_record(
     with ConflictError, so nothing is silently overwritten.
     """
     model = type(obj)
-    if check_access:
-        access.require(actor, "edit", obj)
+    access.require(actor, "edit", obj)
     clean = _prepare(model, data)
-    if "owner" in clean and _fk_id(clean["owner"]) != obj.owner_id and check_access:
+    if "owner" in clean and _fk_id(clean["owner"]) != obj.owner_id:
         access.require(actor, "reassign", obj)
     # Lock the row: the diff below is computed against what is stored now, not what the caller saw.
     current = model.objects.select_for_update().get(pk=obj.pk)
@@ -228,14 +225,15 @@ def update_record(
         if "owner" in changes:
             _touch_owner_change(current, actor, changes["owner"][1])
     if new_stage is not None and new_stage != current.lifecycle_stage:
+        # `obj`, not `current`: the right to move the stage is judged on the record as the caller found it,
+        # before an owner change in this same edit handed it to someone else.
         change_lifecycle_stage(
-            current,
+            obj,
             new_stage,
             actor=actor,
             origin=origin,
             reason=lifecycle_reason,
             allow_backward=bool(lifecycle_reason.strip()),
-            check_access=False,
         )
         current.refresh_from_db()
     return current
@@ -259,11 +257,11 @@ def _touch_owner_change(obj, actor, owner_id) -> None:
 @transaction.atomic
 def assign_owner(queryset, *, owner, actor, origin: str = Origin.UI) -> int:
     """Bulk reassignment of the records in `queryset` the actor may reassign; returns how many changed."""
-    allowed = queryset.for_user(actor, "reassign") if origin in (Origin.UI, Origin.API) else queryset
+    allowed = queryset.for_user(actor, "reassign")
     owner_id = _fk_id(owner)
     changed = 0
     for obj in allowed.exclude(owner_id=owner_id).select_for_update()[:5000]:
-        update_record(obj, actor=actor, data={"owner": owner_id}, origin=origin, check_access=False)
+        update_record(obj, actor=actor, data={"owner": owner_id}, origin=origin)
         changed += 1
     return changed
 

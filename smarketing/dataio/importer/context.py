@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 
+from smarketing.accounts.access import SystemActor, system_actor
 from smarketing.accounts.models import User
 from smarketing.core import events
+from smarketing.core.audit import actor_user
+from smarketing.core.models import Origin
 from smarketing.crm import access
 from smarketing.crm.models import DealStatus, PropertyDefinition
 from smarketing.crm.normalize import normalize_domain, normalize_email
@@ -69,7 +71,8 @@ class Job:
 
     def __init__(self, imp: Import, actor: User | None):
         self.imp = imp
-        self.actor = actor
+        # No person (the uploader was deleted): the import runs as the system, recorded as origin "import".
+        self.actor: User | SystemActor = actor if actor is not None else system_actor(Origin.IMPORT)
         self.object_type = imp.object_type
         self.tz = zone_of(getattr(actor, "time_zone", None))
         self.order = imp.resolved_date_order or "mdy"
@@ -93,9 +96,7 @@ class Job:
 
     def may_edit(self, owner_id) -> bool:
         """May the importing person change a record with this owner? (The command line acts as its --user.)"""
-        if self.actor is None:
-            return True
-        return access.can(self.actor, "edit", SimpleNamespace(owner_id=owner_id))
+        return access.can_for_owner(self.actor, "edit", owner_id)
 
     # -- owners -------------------------------------------------------------------------------------------
 
@@ -219,7 +220,8 @@ class Job:
     # -- shared writes ------------------------------------------------------------------------------------
 
     def actor_id(self):
-        return getattr(self.actor, "pk", None)
+        user = actor_user(self.actor)
+        return user.pk if user is not None else None
 
 
 TOUCH_FIELDS = [

@@ -207,17 +207,14 @@ class DealPlanner:
         if not data and (stage is None or stage.pk == deal.stage_id) and not link:
             self.result.unchanged += 1
             return
+        found = deal  # the rights are judged on the deal as found, before this row hands it to another owner
         if data:
-            deal = services.update_record(
-                deal, actor=self.job.actor, data=data, origin=Origin.IMPORT, check_access=False
-            )
+            deal = services.update_record(deal, actor=self.job.actor, data=data, origin=Origin.IMPORT)
         if stage is not None and stage.pk != deal.stage_id:
             reason = values.get("close_reason") or f"{self.job.summary_source}"
-            services.move_deal_stage(
-                deal, stage, actor=self.job.actor, reason=reason, origin=Origin.IMPORT, check_access=False
-            )
+            services.move_deal_stage(found, stage, actor=self.job.actor, reason=reason, origin=Origin.IMPORT)
         if link:
-            services.add_deal_contact(deal, contact, role=DealContact.Role.OTHER, actor=self.job.actor)
+            services.add_deal_contact(found, contact, role=DealContact.Role.OTHER, actor=self.job.actor)
         self.result.updated += 1
 
 

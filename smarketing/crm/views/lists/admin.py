@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,14 +18,9 @@ from smarketing.crm.forms import PropertyDefinitionForm
 from smarketing.crm.models import ObjectType, PropertyDefinition
 
 
-def _require_admin(user) -> None:
-    if not access.is_admin(user):
-        raise PermissionDenied("Only admins can open this page.")
-
-
 @require_http_methods(["GET", "POST"])
 def property_list(request):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     bound = request.method == "POST"
     form = PropertyDefinitionForm(request.POST if bound else None, initial={"object_type": request.GET.get("type")})
     if bound and form.is_valid():
@@ -54,7 +49,7 @@ def property_list(request):
 
 @require_POST
 def property_delete(request, pk):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     definition = get_object_or_404(PropertyDefinition, pk=pk)
     services.delete_property(definition, actor=request.user)
     messages.success(
@@ -86,7 +81,7 @@ def _audit_value(value) -> str:
 
 @require_GET
 def audit_log(request):
-    _require_admin(request.user)
+    access.require_admin(request.user, "Only admins can open this page.")
     users = list(User.objects.order_by("full_name", "email"))
     qs = AuditEntry.objects.select_related("actor")
     notes, params = [], []

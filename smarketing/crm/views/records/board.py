@@ -5,7 +5,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from smarketing.crm import access, services
 from smarketing.crm.models import Deal, DealStatus, Pipeline, Stage
-from smarketing.crm.views.records.common import forbidden, get_record, money, safe_next, wants_json
+from smarketing.crm.views.records.common import get_record, money, safe_next, wants_json
 from smarketing.crm.views.records.forms import DealMoveForm
 from smarketing.crm.views.records.pages import render_deal
 
@@ -171,8 +171,6 @@ def deal_move(request, pk: int):
     else:
         try:
             services.move_deal_stage(deal, stage, actor=request.user, reason=request.POST.get("reason", "")[:200])
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
         except ValidationError as exc:
             error, code = " ".join(exc.messages), getattr(exc, "code", None) or "invalid"
     if json:

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,16 +48,6 @@ def wants_json(request) -> bool:
 
 def is_htmx(request) -> bool:
     return bool(getattr(request, "htmx", False))
-
-
-def forbidden(request, exc: Exception):
-    message = str(exc) or "You do not have permission to do that."
-    if wants_json(request):
-        return JsonResponse({"ok": False, "error": message}, status=403)
-    if is_htmx(request):
-        # records.js shows plain-text error bodies of htmx requests in a toast.
-        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
-    return render(request, "crm/record_forbidden.html", {"message": message}, status=403)
 
 
 def safe_next(request, fallback: str) -> str:

@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from smarketing.accounts.models import Role, User
-from smarketing.crm import access
-from smarketing.dataio import services
+from smarketing.dataio import access, services
 from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, FileProblem
 from smarketing.dataio.fields import targets
 from smarketing.dataio.importer import runner
@@ -117,7 +116,7 @@ class Command(BaseCommand):
             user = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
             if user is None:
                 raise CommandError("There is no admin user to import as; create one or pass --user EMAIL.")
-        if not access.can(user, "edit"):
+        if not access.can_import(user):
             raise CommandError(f"{user.email} may not edit records, so cannot import.")
         return user
 
