@@ -232,33 +232,34 @@ def run_consumer(
     size = batch_size or consumer.batch_size
     run = ConsumerRun(name=name)
     ensure_cursor(consumer)
+    sequence_events()
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
-        sequence_events()
         with transaction.atomic():
             cursor = _lock_cursor(name, wait)
             if cursor is None:
                 run.busy = True
                 return run
             batch = list(Event.objects.filter(seq__gt=cursor.position).order_by("seq")[:size])
-            if not batch:
-                return run
-            dead_before = run.dead
-            _handle(consumer, batch, run)
-            updates = {
-                "position": batch[-1].seq,
-                "handled": F("handled") + len(batch),
-                "updated_at": timezone.now(),
-            }
-            if run.dead > dead_before:
-                updates["dead"] = F("dead") + (run.dead - dead_before)
-                updates["last_error"] = run.errors[-1][:2000]
-            OutboxCursor.objects.filter(pk=cursor.pk).update(**updates)
+            if batch:
+                _handle_and_advance(consumer, cursor, batch, run)
         run.handled += len(batch)
-        if len(batch) < size:
+        # A short batch means caught up, unless events committed meanwhile: number them and go on if any. (Not
+        # numbering before every batch: each sequencer run costs a transaction, even with nothing to number.)
+        if len(batch) < size and not sequence_events():
             return run
     return run
+
+
+def _handle_and_advance(consumer: Consumer, cursor: OutboxCursor, batch: list[Event], run: ConsumerRun) -> None:
+    dead_before = run.dead
+    _handle(consumer, batch, run)
+    updates = {"position": batch[-1].seq, "handled": F("handled") + len(batch), "updated_at": timezone.now()}
+    if run.dead > dead_before:
+        updates["dead"] = F("dead") + (run.dead - dead_before)
+        updates["last_error"] = run.errors[-1][:2000]
+    OutboxCursor.objects.filter(pk=cursor.pk).update(**updates)
 
 
 def lag(name: str) -> int:
