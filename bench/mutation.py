@@ -48,7 +48,7 @@ MODULES: list[tuple[str, list[str]]] = [
     ),
     (
         "smarketing.api.tokens",
-        ["smarketing/api/tests/test_tokens.py", "smarketing/api/tests/test_tokens_ui.py"],
+        ["smarketing/api/tests/test_tokens.py", "smarketing/api/tests/test_permissions.py"],
     ),
     (
         "smarketing.dataio.values",
