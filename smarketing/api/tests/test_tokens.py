@@ -54,7 +54,13 @@ class CreateTokenTests(TestCase):
         for name in ["", "   ", None]:
             with self.subTest(name=name), self.assertRaises(ValidationError) as caught:
                 tokens.create_token(self.bob, name=name, scope="admin")
-            self.assertEqual(set(caught.exception.message_dict), {"name", "scope"})
+            self.assertEqual(
+                caught.exception.message_dict,
+                {
+                    "name": ["Give the token a name, such as the tool that will use it."],
+                    "scope": ["Choose read or read_write."],
+                },
+            )
         with self.assertRaises(ValidationError) as caught:
             tokens.create_token(self.bob, name="ok", scope="")
         self.assertEqual(set(caught.exception.message_dict), {"scope"})
@@ -82,6 +88,7 @@ class RevokeTokenTests(TestCase):
         token, raw = tokens.create_token(self.cast["bob"], name="ci", scope="read")
         self.assertIs(tokens.revoke_token(token, actor=self.cast["alice"]), True)
         self.assertIsNotNone(token.revoked_at)  # refreshed in place
+        self.assertEqual(AuditEntry.objects.filter(action="token_revoke").count(), 1)
         first = token.revoked_at
         self.assertIs(tokens.revoke_token(token, actor=self.cast["alice"]), False)
         self.assertEqual(token.revoked_at, first)
