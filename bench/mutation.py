@@ -76,7 +76,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     (V, "parse_date: 'mdy' -> '' #1"): "the same default, passed on to parse_datetime",
     (V, "date_order_evidence: '/' -> '' #1"): "a shortcut: the regular expression that follows gives the same None",
     (V, "date_order_evidence: '-' -> '' #1"): "the same shortcut",
-    (V, "date_order_evidence: `not in` -> `in` #2"): "the same shortcut",
     (V, "date_order_evidence: `and` -> `or` #2"): "reached only when both parts are <= 12 or both > 12",
     (V, "date_order_evidence: `12` -> `13` #3"): "reached only when both parts are <= 12 or both > 12",
     (V, "date_order_evidence: `12` -> `13` #4"): "reached only when both parts are <= 12 or both > 12",
