@@ -72,8 +72,9 @@ def mark_used(token: ApiToken) -> None:
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return
     # Conditional update: many processes seeing a stale value still write once per minute between them.
+    # The same boundary as above (a use exactly a minute old is old enough), so both checks agree.
     cutoff = now - LAST_USED_RESOLUTION
-    ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff), pk=token.pk).update(
+    ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=token.pk).update(
         last_used_at=now
     )
     token.last_used_at = now

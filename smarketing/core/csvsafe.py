@@ -9,9 +9,10 @@ def defuse(value):
     Spreadsheets skip leading whitespace and control characters before parsing a formula, so the check
     looks past them too ("  =cmd()", "\\x00=cmd()").
     """
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         return value
+    # Tab and carriage return are not stripped: they are formula starts themselves.
     stripped = value.lstrip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x1a\x1b\n")
-    if value[0] in ("\t", "\r") or stripped.startswith(FORMULA_STARTS):
+    if stripped.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from smarketing.crm.models import LeadStatus, LifecycleStage
 
 UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def key(text: str) -> str:
@@ -26,8 +27,8 @@ MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("jan", "january", "janv", "januar", "ene", "enero"),
-            ("feb", "february", "fev", "fevr", "februar", "febrero"),
+            ("jan", "january", "janv", "janvier", "januar", "ene", "enero"),
+            ("feb", "february", "fev", "fevr", "févr", "fevrier", "février", "februar", "febrero"),
             ("mar", "march", "mars", "marz", "märz", "marzo"),
             ("apr", "april", "avr", "avril", "abr", "abril"),
             ("may", "mai", "mayo"),
@@ -48,9 +49,10 @@ _TIME = r"(?:[T ]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?
 _NUMERIC = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})" + _TIME + "$")
 _YMD = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})" + _TIME + "$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_NAMED_MDY = re.compile(r"^([A-Za-zéû]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME + "$")
-_NAMED_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-zéû]{3,9})\.?,?[\s-]+(\d{4}|\d{2})" + _TIME + "$")
-_EPOCH = re.compile(r"^\d{9,13}$")
+# Month names: the letters of every spelling in MONTHS ("märz", "août"), up to "septiembre" (10 letters).
+_MONTH = r"([A-Za-zÄäÉéÛû]{3,10})"
+_NAMED_MDY = re.compile(r"^" + _MONTH + r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME + "$")
+_NAMED_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+" + _MONTH + r"\.?,?[\s-]+(\d{4}|\d{2})" + _TIME + "$")
 _WEEKDAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 
 
@@ -105,48 +107,62 @@ def parse_datetime(raw: str, *, order: str = "mdy", tz: dt.tzinfo = UTC) -> dt.d
     "01-Mar-24", optional times with AM/PM, and Unix epoch seconds or milliseconds (HubSpot writes ms).
     """
     text = raw.strip()
-    if text.isdigit() and 9 <= len(text) <= 13:  # the HubSpot case, first and without a regular expression
-        return dt.datetime.fromtimestamp(int(text) / (1000 if len(text) >= 12 else 1), tz=UTC)
+    if text.isascii() and text.isdigit() and 9 <= len(text) <= 13:
+        # Unix epoch, the HubSpot case, first and without a regular expression: 9 to 11 digits are seconds
+        # (1973 to 5138), 12 and 13 are milliseconds (1973 to 2286); 8 digits are a date (20240301).
+        # Integer arithmetic: a float division would turn 9999999999999 ms into ...39.999001 s.
+        unit = "milliseconds" if len(text) >= 12 else "seconds"
+        return EPOCH + dt.timedelta(**{unit: int(text)})
     text = _WEEKDAY.sub("", text)
     if not text:
         raise ValueError("empty")
     try:
-        if _EPOCH.match(text):
-            seconds = int(text) / (1000 if len(text) >= 12 else 1)
-            return dt.datetime.fromtimestamp(seconds, tz=UTC)
-        if match := _COMPACT.match(text):
-            return dt.datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=tz)
-        if match := _YMD.match(text):
-            y, mo, d = int(match[1]), int(match[2]), int(match[3])
-            h, mi, s, zone = _time_parts(match.groups()[3:])
-            return dt.datetime(y, mo, d, h, mi, s, tzinfo=_zone(zone, tz))
-        if match := _NUMERIC.match(text):
-            a, sep, b, y = int(match[1]), match[2], int(match[3]), _year(match[4])
-            day, month = (a, b) if sep == "." or order == "dmy" else (b, a)
-            h, mi, s, zone = _time_parts(match.groups()[4:])
-            return dt.datetime(y, month, day, h, mi, s, tzinfo=_zone(zone, tz))
-        if match := _NAMED_MDY.match(text):
-            month = MONTHS.get(match[1].lower())
-            if month:
-                h, mi, s, zone = _time_parts(match.groups()[3:])
-                return dt.datetime(int(match[3]), month, int(match[2]), h, mi, s, tzinfo=_zone(zone, tz))
-        if match := _NAMED_DMY.match(text):
-            month = MONTHS.get(match[2].lower())
-            if month:
-                h, mi, s, zone = _time_parts(match.groups()[3:])
-                return dt.datetime(_year(match[3]), month, int(match[1]), h, mi, s, tzinfo=_zone(zone, tz))
-        value = dt.datetime.fromisoformat(text)
+        value = _parse_written_date(text, order, tz)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        value.astimezone(UTC)  # stored in UTC: 0001-01-01 00:00+01:00 falls off the calendar there
     except (ValueError, OverflowError, OSError):
-        raise ValueError(f"“{raw.strip()[:40]}” is not a date we can read")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
+        raise _unreadable(raw)
     return value
+
+
+def _unreadable(raw: str) -> ValueError:
+    return ValueError(f"“{raw.strip()[:40]}” is not a date we can read")
+
+
+def _parse_written_date(text: str, order: str, tz: dt.tzinfo) -> dt.datetime:
+    """The date in one of the written formats; may be naive (ISO without a zone). Raises ValueError."""
+    if match := _COMPACT.match(text):
+        return dt.datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=tz)
+    if match := _YMD.match(text):
+        y, mo, d = int(match[1]), int(match[2]), int(match[3])
+        h, mi, s, zone = _time_parts(match.groups()[3:])
+        return dt.datetime(y, mo, d, h, mi, s, tzinfo=_zone(zone, tz))
+    if match := _NUMERIC.match(text):
+        a, sep, b, y = int(match[1]), match[2], int(match[3]), _year(match[4])
+        day, month = (a, b) if sep == "." or order == "dmy" else (b, a)
+        h, mi, s, zone = _time_parts(match.groups()[4:])
+        return dt.datetime(y, month, day, h, mi, s, tzinfo=_zone(zone, tz))
+    if match := _NAMED_MDY.match(text):
+        month = MONTHS.get(match[1].lower())
+        if month:
+            h, mi, s, zone = _time_parts(match.groups()[3:])
+            return dt.datetime(int(match[3]), month, int(match[2]), h, mi, s, tzinfo=_zone(zone, tz))
+    if match := _NAMED_DMY.match(text):
+        month = MONTHS.get(match[2].lower())
+        if month:
+            h, mi, s, zone = _time_parts(match.groups()[3:])
+            return dt.datetime(_year(match[3]), month, int(match[1]), h, mi, s, tzinfo=_zone(zone, tz))
+    return dt.datetime.fromisoformat(text)
 
 
 def parse_date(raw: str, *, order: str = "mdy", tz: dt.tzinfo = UTC) -> dt.date:
     """The calendar date written in the cell (a time, if present, is converted to `tz` first)."""
     value = parse_datetime(raw, order=order, tz=tz)
-    return value.astimezone(tz).date()
+    try:
+        return value.astimezone(tz).date()
+    except OverflowError:  # 0001-01-01T02:00Z is still year 0 in New York
+        raise _unreadable(raw)
 
 
 def zone_of(name: str | None) -> dt.tzinfo:
