@@ -153,6 +153,8 @@ class Contact(OwnedRecord):
             models.Index(fields=["-lifecycle_changed_at", "-id"], name="contact_stage_changed_idx"),
             models.Index(fields=["lead_status", "-id"], name="contact_lead_status_idx"),
             models.Index(fields=["consent_status", "-id"], name="contact_consent_idx"),
+            # "Recently assigned to me" on the home page: without it, a rep's 84k contacts are sorted per view.
+            models.Index(fields=["owner", "-updated_at", "-id"], name="contact_owner_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -242,6 +244,15 @@ class Deal(OwnedRecord):
             models.Index(fields=["owner", "-id"], name="deal_owner_idx"),
             models.Index(fields=["status", "-closed_at"], name="deal_status_idx"),
             models.Index(fields=["company", "-id"], name="deal_company_idx"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="deal_owner_updated_idx"),
+            # The deal list's sorts (crm.queries.DEAL_SORTS), each a keyset walk rather than a sort of all deals.
+            models.Index(fields=["-amount", "-id"], name="deal_amount_sort_idx"),
+            models.Index(fields=["name", "id"], name="deal_name_sort_idx"),
+            models.Index(fields=["stage_entered_at", "id"], name="deal_stage_age_sort_idx"),
+            # The home page's "closing this month" list and metric: one owner's open deals by close date.
+            models.Index(
+                fields=["owner", "close_date"], condition=models.Q(status="open"), name="deal_open_owner_close_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -364,7 +375,19 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["owner", "completed_at", "due_at"], name="task_owner_due_idx")]
+        indexes = [
+            models.Index(fields=["owner", "completed_at", "due_at"], name="task_owner_due_idx"),
+            # Open tasks in the (due_at, id) keyset order of the home page and the task list, so a page is
+            # an index range instead of a sort of every open task the owner has.
+            models.Index(
+                fields=["owner", "due_at", "id"],
+                condition=models.Q(completed_at__isnull=True),
+                name="task_open_due_idx",
+            ),
+            models.Index(
+                fields=["due_at", "id"], condition=models.Q(completed_at__isnull=True), name="task_all_open_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
