@@ -126,8 +126,8 @@ class Bench:
         self.timed, self.p = timed, p  # for bench/crawl.py
 
     @staticmethod
-    def count_queries(request) -> int:
-        """The SQL statements one request runs.
+    def count_queries(request, durations: list | None = None) -> int:
+        """The SQL statements one request runs (their times in ms appended to `durations`).
 
         Counted with an execute wrapper: each request's start resets connection.queries, so
         CaptureQueriesContext cannot see across test-client requests.
@@ -138,7 +138,12 @@ class Bench:
 
         def count(execute, sql, params, many, context):
             statements.append(sql)
-            return execute(sql, params, many, context)
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                if durations is not None:
+                    durations.append((time.perf_counter() - started) * 1000)
 
         with connection.execute_wrapper(count):
             request()
