@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from smarketing.core.models import Origin
@@ -95,7 +96,12 @@ class Company(OwnedRecord):
 
     class Meta:
         verbose_name_plural = "companies"
-        indexes = [models.Index(fields=["owner", "-id"], name="company_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="company_owner_idx"),
+            # The company list's industry and country filters compare case-insensitively (UPPER(x) = UPPER(v)).
+            models.Index(Upper("industry"), name="company_industry_upper_idx"),
+            models.Index(Upper("country"), name="company_country_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
