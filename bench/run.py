@@ -39,7 +39,17 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=30, help="Timed requests per page (after 3 warm-ups).")
     parser.add_argument("--fresh", action="store_true", help="Drop the bench database first and seed it again.")
+    parser.add_argument("--user", default="sam@demo.smarketing.local", help="The sales rep to log in as.")
+    parser.add_argument(
+        "--admin", default="alex@demo.smarketing.local", help="An admin, to reach the admin pages in the crawl."
+    )
+    parser.add_argument("--crawl-repeat", type=int, default=15, help="Timed requests per crawled page.")
+    parser.add_argument("--crawl-pages", type=int, default=150, help="At most this many crawled pages.")
+    parser.add_argument("--no-crawl", action="store_true", help="Only the fixed pages, with their SQL baselines.")
     args = parser.parse_args()
+    args.seed_allowed = True
+    if not 5 <= args.crawl_repeat <= 200 or not 1 <= args.crawl_pages <= 500:
+        parser.error("--crawl-repeat must be 5-200 and --crawl-pages 1-500")
     if not 1 <= args.contacts <= 20_000_000:
         parser.error("--contacts must be between 1 and 20,000,000")
     if not 5 <= args.repeat <= 1000:
@@ -71,7 +81,10 @@ def prepare_database(args) -> str:
         sys.exit(f"The bench only runs against a local database, not {parts.hostname!r}")
     name = unquote(parts.path.lstrip("/"))
     if "bench" not in name:
-        sys.exit(f"Use a database whose name contains 'bench' (it gets seeded), not {name!r}")
+        if args.fresh:
+            sys.exit(f"--fresh drops the database: use one whose name contains 'bench', not {name!r}")
+        # Another local database may be timed as it is, but is never seeded (checked in main()).
+        args.seed_allowed = False
     import psycopg
     from psycopg import sql
 
@@ -110,26 +123,40 @@ class Bench:
     def __init__(self, repeat: int):
         self.repeat = repeat
         self.rows = []
+        self.timed, self.p = timed, p  # for bench/crawl.py
+
+    @staticmethod
+    def count_queries(request, durations: list | None = None) -> int:
+        """The SQL statements one request runs (their times in ms appended to `durations`).
+
+        Counted with an execute wrapper: each request's start resets connection.queries, so
+        CaptureQueriesContext cannot see across test-client requests.
+        """
+        from django.db import connection
+
+        statements = []
+
+        def count(execute, sql, params, many, context):
+            statements.append(sql)
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                if durations is not None:
+                    durations.append((time.perf_counter() - started) * 1000)
+
+        with connection.execute_wrapper(count):
+            request()
+        return len(statements)
 
     def page(self, label: str, request, baseline, check=None):
         """Time `request()` (returns a response) and `baseline()` (raw SQL); count the page's queries."""
-        from django.db import connection
-
         response = request()
         if check is not None:
             check(response)
         elif response.status_code != 200:
             raise SystemExit(f"{label}: HTTP {response.status_code}")
-        # Counted with an execute wrapper: each request's start resets connection.queries, so
-        # CaptureQueriesContext cannot see across test-client requests.
-        statements = []
-
-        def count(execute, sql, params, many, context):
-            statements.append(sql)
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(count):
-            request()
+        queries = self.count_queries(request)
         rows = len(baseline())
         page_ms = timed(request, self.repeat)
         base_ms = timed(baseline, self.repeat)
@@ -137,7 +164,7 @@ class Bench:
             "page": label,
             "p50_ms": round(p(page_ms, 0.5), 2),
             "p95_ms": round(p(page_ms, 0.95), 2),
-            "queries": len(statements),
+            "queries": queries,
             "sql_rows": rows,
             "sql_p50_ms": round(p(base_ms, 0.5), 2),
             "sql_p95_ms": round(p(base_ms, 0.95), 2),
@@ -205,7 +232,6 @@ def main():
     from smarketing.core.queries import keyset_page
     from smarketing.crm.models import Contact, Deal, Stage
     from smarketing.crm.queries import CONTACT_SORTS
-    from smarketing.crm.seed import demo_email, seed
     from smarketing.timeline.models import Touchpoint
 
     print(f"Database: {where}")
@@ -214,6 +240,10 @@ def main():
     seeded = None
     existing = Contact.objects.count()
     if existing == 0:
+        if not args.seed_allowed:
+            sys.exit("The database is empty and its name does not contain 'bench': the bench seeds only those.")
+        from smarketing.crm.seed import seed
+
         print(f"Seeding {args.contacts:,} contacts...", flush=True)
         result = seed(contacts=args.contacts, seed=args.seed, touches_per_contact=args.touches_per_contact)
         seeded = {"seconds": round(result.seconds, 1), "contacts": result.contacts, "touchpoints": result.touchpoints}
@@ -245,7 +275,7 @@ def main():
 
     from smarketing.accounts.models import User
 
-    user = User.objects.get(email=demo_email("sam"))
+    user = User.objects.get(email=args.user)
     client = Client(SERVER_NAME="127.0.0.1")
     client.force_login(user)
     print(
@@ -379,6 +409,13 @@ def main():
 
     bench.page("contact create (services, POST)", create, raw_insert, check=created)
 
+    crawl_rows = []
+    if not args.no_crawl:
+        from bench.crawl import TARGET_P95_MS, run_crawl
+
+        admin = User.objects.filter(email=args.admin).first()
+        crawl_rows = run_crawl(bench, user, admin, args.crawl_repeat, args.crawl_pages)
+
     facts = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": where,
@@ -393,6 +430,8 @@ def main():
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "page_size": settings.PAGE_SIZE,
         "results": bench.rows,
+        "crawl_repeat": args.crawl_repeat,
+        "crawl": crawl_rows,
     }
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -403,6 +442,15 @@ def main():
         f"\nSlowest read page p95: {worst['p95_ms']:.1f} ms ({worst['page']}); median ratio to plain SQL: "
         f"{statistics.median(r['ratio'] for r in bench.rows if r['ratio']):.1f}x"
     )
+    if crawl_rows:
+        timed_rows = [r for r in crawl_rows if "p95_ms" in r]
+        slow = [r for r in timed_rows if r["p95_ms"] > TARGET_P95_MS]
+        broken = [r for r in crawl_rows if "status" in r]
+        worst = max(timed_rows, key=lambda r: r["p95_ms"])
+        print(
+            f"Crawl: {len(timed_rows)} pages timed, slowest p95 {worst['p95_ms']:.1f} ms ({worst['page']}); "
+            f"{len(slow)} over {TARGET_P95_MS:.0f} ms p95; {len(broken)} not 200"
+        )
     print(f"Saved bench/results/{stem}.json")
 
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "smarketing.api",
     "smarketing.webhooks",
     "smarketing.privacy",
+    "smarketing.metrics",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,6 @@ urlpatterns = [
     path("jobs/", include("smarketing.jobs.urls")),
     path("webhooks/", include("smarketing.webhooks.urls")),
     path("privacy/", include("smarketing.privacy.urls")),
+    path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]

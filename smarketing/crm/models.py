@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from smarketing.core.models import Origin
@@ -95,7 +96,12 @@ class Company(OwnedRecord):
 
     class Meta:
         verbose_name_plural = "companies"
-        indexes = [models.Index(fields=["owner", "-id"], name="company_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="company_owner_idx"),
+            # The company list's industry and country filters compare case-insensitively (UPPER(x) = UPPER(v)).
+            models.Index(Upper("industry"), name="company_industry_upper_idx"),
+            models.Index(Upper("country"), name="company_country_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -153,6 +159,8 @@ class Contact(OwnedRecord):
             models.Index(fields=["-lifecycle_changed_at", "-id"], name="contact_stage_changed_idx"),
             models.Index(fields=["lead_status", "-id"], name="contact_lead_status_idx"),
             models.Index(fields=["consent_status", "-id"], name="contact_consent_idx"),
+            # "Recently assigned to me" on the home page: without it, a rep's 84k contacts are sorted per view.
+            models.Index(fields=["owner", "-updated_at", "-id"], name="contact_owner_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -242,6 +250,15 @@ class Deal(OwnedRecord):
             models.Index(fields=["owner", "-id"], name="deal_owner_idx"),
             models.Index(fields=["status", "-closed_at"], name="deal_status_idx"),
             models.Index(fields=["company", "-id"], name="deal_company_idx"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="deal_owner_updated_idx"),
+            # The deal list's sorts (crm.queries.DEAL_SORTS), each a keyset walk rather than a sort of all deals.
+            models.Index(fields=["-amount", "-id"], name="deal_amount_sort_idx"),
+            models.Index(fields=["name", "id"], name="deal_name_sort_idx"),
+            models.Index(fields=["stage_entered_at", "id"], name="deal_stage_age_sort_idx"),
+            # The home page's "closing this month" list and metric: one owner's open deals by close date.
+            models.Index(
+                fields=["owner", "close_date"], condition=models.Q(status="open"), name="deal_open_owner_close_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -364,7 +381,19 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["owner", "completed_at", "due_at"], name="task_owner_due_idx")]
+        indexes = [
+            models.Index(fields=["owner", "completed_at", "due_at"], name="task_owner_due_idx"),
+            # Open tasks in the (due_at, id) keyset order of the home page and the task list, so a page is
+            # an index range instead of a sort of every open task the owner has.
+            models.Index(
+                fields=["owner", "due_at", "id"],
+                condition=models.Q(completed_at__isnull=True),
+                name="task_open_due_idx",
+            ),
+            models.Index(
+                fields=["due_at", "id"], condition=models.Q(completed_at__isnull=True), name="task_all_open_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

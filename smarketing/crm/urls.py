@@ -5,7 +5,6 @@ from django.urls import path
 from smarketing.crm.views import lists, records
 
 urlpatterns = [
-    path("", records.home, name="home"),
     # Contacts
     path("contacts/", lists.contact_list, name="contact_list"),
     path("contacts/new/", lists.contact_create, name="contact_create"),

@@ -1,11 +1,11 @@
 """Record pages (the 360° view), the unified timeline, quick actions, the deal page, the pipeline board,
-"my work" home and tasks. crm/urls.py routes to the names below.
+and tasks (the "my work" home page lives in metrics.views). crm/urls.py routes to the names below.
 
 common.py   formatting, permission answers and lookups shared by the others
 forms.py    the small forms: quick actions, lifecycle change, deal stage move
 pages.py    contact, company and deal pages, their timeline and quick actions
 board.py    the pipeline board and deal_move
-work.py     "my work" home, the task list and task_complete
+work.py     the task list and task_complete
 """
 
 from smarketing.crm.views.records.board import deal_move, pipeline_board
@@ -19,7 +19,7 @@ from smarketing.crm.views.records.pages import (
     log_activity,
     timeline_partial,
 )
-from smarketing.crm.views.records.work import home, task_complete, task_list
+from smarketing.crm.views.records.work import task_complete, task_list
 
 __all__ = [
     "add_note",
@@ -29,7 +29,6 @@ __all__ = [
     "contact_lifecycle",
     "deal_detail",
     "deal_move",
-    "home",
     "log_activity",
     "pipeline_board",
     "task_complete",

@@ -1,0 +1,77 @@
+"""Search and custom property filters give the same rows whichever SQL form crm.queries picks for them."""
+
+from unittest import mock
+
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from smarketing.crm import queries
+from smarketing.crm.models import Contact, ObjectType, PropertyDefinition
+from smarketing.testing import make_cast, make_contact
+
+
+class SearchFormTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.bob = make_cast()["bob"]
+        # 150 Jacobs: above the 100 ids from which PostgreSQL gets one array parameter instead of a list.
+        for i in range(150):
+            make_contact(None, first_name="Jacob", last_name=f"Zed{i:03d}", email=f"z{i:03d}@example.com")
+        for i in range(5):
+            make_contact(None, first_name="Other", last_name=f"Jacobsen{i}", email=f"jacob.other{i}@example.com")
+
+    def ids(self, params) -> list[int]:
+        records = queries.build_list("contact", self.bob, params)
+        return [c.pk for c in records.page(None, size=500).rows]
+
+    def test_every_sort_gives_the_rows_of_the_plain_or_in_its_order(self):
+        for sort in queries.CONTACT_SORTS:
+            with self.subTest(sort=sort):
+                found = self.ids({"q": "jacob", "sort": sort})
+                self.assertEqual(len(found), 155)
+                with mock.patch.object(queries, "SEARCH_CANDIDATES", 1):
+                    self.assertEqual(self.ids({"q": "jacob", "sort": sort}), found)
+                fields = queries.CONTACT_SORTS[sort].fields
+                expected = Contact.objects.filter(pk__in=found).order_by(*fields).values_list("pk", flat=True)
+                self.assertEqual(found, list(expected))
+
+    def test_postgresql_passes_many_candidates_as_one_array(self):
+        with CaptureQueriesContext(connection) as ctx:
+            self.ids({"q": "jacob", "sort": "email"})
+        page_sql = ctx.captured_queries[-1]["sql"]
+        if connection.vendor == "postgresql":
+            self.assertIn("unnest(", page_sql)
+        else:
+            self.assertNotIn("unnest(", page_sql)
+
+
+class CustomEqualityTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cast = make_cast()
+        cls.bob = cast["bob"]
+        PropertyDefinition.objects.create(object_type=ObjectType.CONTACT, key="vip", label="VIP", type="boolean")
+        PropertyDefinition.objects.create(
+            object_type=ObjectType.CONTACT, key="tier", label="Tier", type="choice", choices=["gold", "silver"]
+        )
+        cls.gold = make_contact(None)
+        cls.silver = make_contact(None)
+        cls.plain = make_contact(None)
+        Contact.objects.filter(pk=cls.gold.pk).update(custom={"vip": True, "tier": "gold"})
+        Contact.objects.filter(pk=cls.silver.pk).update(custom={"vip": False, "tier": "silver"})
+
+    def ids(self, params) -> set[int]:
+        return {c.pk for c in queries.build_list("contact", self.bob, params).page(None).rows}
+
+    def test_boolean_and_choice_filters(self):
+        self.assertEqual(self.ids({"cp_vip": "yes"}), {self.gold.pk})
+        self.assertEqual(self.ids({"cp_vip": "no"}), {self.silver.pk})
+        self.assertEqual(self.ids({"cp_tier": "silver"}), {self.silver.pk})
+        self.assertEqual(self.ids({"cp_tier": "gold", "cp_vip": "no"}), set())
+
+    def test_postgresql_uses_containment_for_the_gin_index(self):
+        with CaptureQueriesContext(connection) as ctx:
+            self.ids({"cp_tier": "gold"})
+        if connection.vendor == "postgresql":
+            self.assertIn("@>", ctx.captured_queries[-1]["sql"])
