@@ -34,6 +34,7 @@ from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import AuditEntry, Event
 from smarketing.crm import access
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     ConsentStatus,
     Contact,
@@ -47,7 +48,8 @@ from smarketing.crm.models import (
 from smarketing.crm.serialize import record_dict
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.queries import CONTACT_TYPE
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.kinds import kind_labels
+from smarketing.timeline.models import Touchpoint
 from smarketing.webhooks.services import forget_object
 
 ERASED = "[erased]"
@@ -242,7 +244,7 @@ def _timeline(contact: Contact) -> Iterator[dict]:
             "actor__email",
         )
     )
-    labels = dict(Kind.choices)
+    labels = kind_labels()
     for row in rows.iterator(chunk_size=CHUNK):
         yield {
             "id": row["id"],
@@ -459,7 +461,7 @@ def _flush(model, groups: dict, field_names: tuple[str, ...]) -> int:
 
 def scrub_timeline(erasure: Erasure) -> int:
     """Touchpoints stay (counts, attribution); each summary becomes its kind's label, details keep safe keys."""
-    labels = dict(Kind.choices)
+    labels = kind_labels()
     identifiers = erasure.identifiers
     rows = Touchpoint.objects.filter(contact_id=erasure.contact.pk).values_list("id", "kind", "summary", "details")
     # Rows that end up identical (same label, same kept details) are updated together: a contact with

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 from smarketing.core.queries import SortOption, keyset_page
 from smarketing.crm import services
 from smarketing.crm.models import Contact, Deal, DealStatus, Task
-from smarketing.crm.views.records.common import completable, decorate_touches, forbidden, is_htmx, money, safe_next
+from smarketing.crm.views.records.common import completable, forbidden, is_htmx, money, safe_next
 from smarketing.timeline.models import Touchpoint
+from smarketing.timeline.render import decorate_touches
 
 
 def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
