@@ -9,11 +9,14 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils.choices import CallableChoiceIterator
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from smarketing.accounts.models import Role, Team, TeamKind, User
+from smarketing.api.serializers.activity import KindField
 from smarketing.crm import queries as queryset_search
 from smarketing.crm.models import (
     Company,
@@ -30,8 +33,9 @@ from smarketing.crm.models import (
 )
 from smarketing.crm.normalize import normalize_domain
 from smarketing.crm.properties import clean_value
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.kinds import kind_choices
 from smarketing.timeline.models import Team as TouchTeam
+from smarketing.timeline.models import Touchpoint
 
 PROPERTY_PREFIX = "properties."
 
@@ -202,12 +206,17 @@ class StageFilter(filters.FilterSet):
         fields = []
 
 
+@extend_schema_field(KindField)  # documented as the TouchpointKind enum, like the touchpoint's own field
+class KindFilter(filters.MultipleChoiceFilter):
+    """Touchpoint kinds, read from the catalogue on every request: a kind any app declares is filterable."""
+
+
 class TouchpointFilter(filters.FilterSet):
     contact = _id(field_name="contact_id")
     company = _id(field_name="company_id")
     deal = _id(field_name="deal_id")
     campaign = _id(field_name="campaign_id")
-    kind = filters.MultipleChoiceFilter(choices=Kind.choices)
+    kind = KindFilter(choices=CallableChoiceIterator(kind_choices))
     team = filters.ChoiceFilter(choices=TouchTeam.choices)
     occurred_at = DateTimeRangeFilter()
 

@@ -191,7 +191,6 @@ class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
 def _enum_names() -> dict[frozenset, str]:
     from smarketing.accounts.models import Role, TeamKind
     from smarketing.api.batch import STATUSES
-    from smarketing.api.serializers.activity import API_KINDS
     from smarketing.crm.models import (
         ConsentStatus,
         DealContact,
@@ -204,7 +203,7 @@ def _enum_names() -> dict[frozenset, str]:
         Stage,
         Task,
     )
-    from smarketing.timeline.models import Kind
+    from smarketing.timeline.kinds import all_kinds, api_creatable_kinds
     from smarketing.timeline.models import Team as TouchTeam
 
     named = {
@@ -219,8 +218,8 @@ def _enum_names() -> dict[frozenset, str]:
         "TeamKind": TeamKind.values,
         "ObjectType": ObjectType.values,
         "PropertyType": PropertyDefinition.Type.values,
-        "TouchpointKind": Kind.values,
-        "RecordableTouchpointKind": [str(k) for k in API_KINDS],
+        "TouchpointKind": [k.key for k in all_kinds()],
+        "RecordableTouchpointKind": [k.key for k in api_creatable_kinds()],
         "TouchpointTeam": TouchTeam.values,
         "TaskKind": Task.Kind.values,
         "BatchOutcomeStatus": list(STATUSES),

@@ -39,7 +39,8 @@ from smarketing.crm.models import (
     PropertyDefinition,
 )
 from smarketing.dataio.models import Export
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline import kinds
+from smarketing.timeline.models import Team, Touchpoint
 
 # Exports with more rows than this run as a background job; decided by fetching at most LARGE + 1 ids.
 LARGE = 10_000
@@ -113,7 +114,7 @@ DEAL_COLUMNS = [
 ]
 TOUCHPOINT_COLUMNS = [
     Column("Date", lambda t: t.occurred_at),
-    Column("Kind", lambda t: t.get_kind_display()),
+    Column("Kind", lambda t: kinds.label(t.kind)),
     Column("Team", lambda t: t.get_team_display()),
     Column("Summary", lambda t: t.summary),
     Column("Contact Email", lambda t: t.contact.email if t.contact_id else ""),
@@ -192,7 +193,7 @@ def parse_filters(kind: str, params, user) -> dict:
         if name in ("contact", "company", "deal"):
             filters[name] = _id(raw, name)
         elif name == "kind":
-            if raw not in Kind.values:
+            if not kinds.is_declared(raw):
                 raise ValidationError(f"“{raw[:40]}” is not a timeline kind.")
             filters[name] = raw
         elif name == "team":

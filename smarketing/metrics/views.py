@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from smarketing.crm.models import Contact, Deal, DealStatus, Task
-from smarketing.crm.views.records.common import completable, decorate_touches, money
+from smarketing.crm.views.records.common import completable, money
 from smarketing.metrics.deals import ClosingThisMonth
 from smarketing.timeline.models import Touchpoint
+from smarketing.timeline.render import decorate_touches
 
 HOME_OVERDUE_SHOWN = 8
 ACTIVITY_RECORDS = 200  # the user's newest contacts and deals whose touches feed "recent activity"

@@ -24,12 +24,13 @@ from django.utils import timezone
 
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import Contact, DealContact
 from smarketing.crm.serialize import record_dict
 from smarketing.privacy.access import require_admin
 from smarketing.privacy.hooks import ERASED, Erasure, Subject, hook_modules, mentions, person
 from smarketing.privacy.models import ErasureRecord
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 EXPORT_FORMAT = "smarketing-privacy-export/1"
 REASON_MAX = 500

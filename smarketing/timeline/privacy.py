@@ -19,7 +19,8 @@ from smarketing.privacy.hooks import (
     safe_value,
     update_grouped,
 )
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.kinds import kind_labels
+from smarketing.timeline.models import Touchpoint
 
 # Detail keys of a touchpoint that describe the touch, not the person: ids, stage codes, amounts, origins.
 # A value is kept only if it is also "token-like" (see hooks.safe_value); anything else (bodies, outcomes,
@@ -68,7 +69,7 @@ def _timeline(contact_id: int) -> Iterator[dict]:
             "actor__email",
         )
     )
-    labels = dict(Kind.choices)
+    labels = kind_labels()
     for row in rows.iterator(chunk_size=CHUNK):
         yield {
             "id": row["id"],
@@ -95,7 +96,7 @@ def erase(erasure: Erasure) -> dict[str, int]:
 
 def scrub_timeline(erasure: Erasure) -> int:
     """Touchpoints stay (counts, attribution); each summary becomes its kind's label, details keep safe keys."""
-    labels = dict(Kind.choices)
+    labels = kind_labels()
     identifiers = erasure.identifiers
     rows = Touchpoint.objects.filter(contact_id=erasure.contact.pk).values_list("id", "kind", "summary", "details")
     # Rows that end up identical (same label, same kept details) are updated together: a contact with

@@ -3,7 +3,8 @@
 from django.db.models import QuerySet
 
 from smarketing.core.queries import Page, SortOption, keyset_page
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.kinds import is_declared
+from smarketing.timeline.models import Team, Touchpoint
 
 NEWEST_FIRST = SortOption("Newest first", ("-occurred_at", "-id"))
 
@@ -27,7 +28,7 @@ def timeline(
         raise ValueError("timeline() needs a contact, company or deal")
     if team in Team.values:
         qs = qs.filter(team=team)
-    if kind in Kind.values:
+    if kind and is_declared(kind):
         qs = qs.filter(kind=kind)
     return qs
 

@@ -5,17 +5,15 @@ from datetime import datetime
 from django.utils import timezone
 
 from smarketing.core.audit import actor_user
-from smarketing.timeline.models import Kind, Team, Touchpoint
-
-# Kinds that come from the sales team when a person logs them; everything else is typed by its writer.
-SALES_ACTIVITY_KINDS = {Kind.CALL_LOGGED, Kind.EMAIL_LOGGED, Kind.MEETING_LOGGED}
+from smarketing.timeline.kinds import get_kind
+from smarketing.timeline.models import Team, Touchpoint
 
 
 def record_touch(
     *,
     kind: str,
-    team: str,
     summary: str,
+    team: str | None = None,
     contact=None,
     company=None,
     deal=None,
@@ -25,9 +23,11 @@ def record_touch(
     details: dict | None = None,
     occurred_at: datetime | None = None,
 ) -> Touchpoint:
-    """Append one touchpoint. The company defaults to the contact's, so company timelines see contact touches."""
-    if kind not in Kind.values:
-        raise ValueError(f"unknown touchpoint kind {kind!r}")
+    """Append one touchpoint of a declared kind (UnknownKind otherwise); the team defaults to the kind's.
+
+    The company defaults to the contact's, so company timelines see contact touches."""
+    declared = get_kind(kind)
+    team = team or declared.team
     if team not in Team.values:
         raise ValueError(f"unknown team {team!r}")
     if company is None and contact is not None and contact.company_id:
@@ -39,7 +39,7 @@ def record_touch(
         contact_id=contact.pk if contact is not None else None,
         company_id=company_id,
         deal_id=deal.pk if deal is not None else None,
-        kind=kind,
+        kind=declared.key,
         team=team,
         actor=actor_user(actor),
         campaign=campaign,

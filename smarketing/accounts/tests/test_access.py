@@ -16,10 +16,11 @@ from smarketing.accounts import access
 from smarketing.accounts.models import Role
 from smarketing.core.models import AuditEntry, Origin
 from smarketing.crm import access as crm_access
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.models import Contact, LifecycleChange, Stage
 from smarketing.testing import make_cast, make_contact, make_deal, make_user
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 ACTORS = ("alice", "carol", "bob", "rory", "inactive", "anonymous", "system")
 

@@ -7,9 +7,10 @@ from django.test import TestCase
 from django.urls import reverse
 
 from smarketing.api import tokens
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import Contact, Note, Task
 from smarketing.testing import make_cast, make_contact
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 QUICK_ACTIONS = 'aria-label="Quick actions"'
 

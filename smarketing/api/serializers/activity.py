@@ -11,24 +11,15 @@ from smarketing.api.serializers.records import CompanySerializer, ContactSeriali
 from smarketing.api.serializers.reference import UserSerializer
 from smarketing.campaigns.models import Campaign
 from smarketing.crm.models import Company, Contact, Deal, Note, Task
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.crm.services import ACTIVITY_KINDS
+from smarketing.timeline.kinds import all_kinds, api_creatable_kinds
+from smarketing.timeline.models import Team, Touchpoint
 
-# Touches an API client may record. System facts (records created, stages changed, merges) are written by the
-# services that make those changes, and notes/tasks through their own endpoints, so they cannot be forged here.
-MARKETING_KINDS = [
-    Kind.EMAIL_SENT,
-    Kind.EMAIL_OPENED,
-    Kind.EMAIL_CLICKED,
-    Kind.FORM_SUBMITTED,
-    Kind.PAGE_VIEWED,
-    Kind.WEBINAR_ATTENDED,
-    Kind.EVENT_ATTENDED,
-    Kind.CONTENT_VIEWED,
-    Kind.AD_CLICKED,
-]
-SALES_ACTIVITY_KINDS = {Kind.CALL_LOGGED: "call", Kind.EMAIL_LOGGED: "email", Kind.MEETING_LOGGED: "meeting"}
-SALES_KINDS = [*SALES_ACTIVITY_KINDS, Kind.OFFER_PITCHED, Kind.MEETING_BOOKED]
-API_KINDS = [*MARKETING_KINDS, *SALES_KINDS]
+# Touches an API client may record are those their app declares `api_creatable` (timeline/kinds.py). System facts
+# (records created, stages changed, merges) are written by the services that make those changes, and notes and
+# tasks through their own endpoints, so they cannot be forged here. Calls, sales emails and meetings go through
+# crm.services.log_activity: touchpoint kind -> its activity name there.
+SALES_ACTIVITY_KINDS = {kind: activity for activity, kind in ACTIVITY_KINDS.items()}
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
@@ -47,7 +38,17 @@ def _targets(*, expand: bool):
     }
 
 
+class KindField(serializers.ChoiceField):
+    """A touchpoint kind from the catalogue. DRF builds fields anew for each serializer, so a kind declared by any
+    app is offered without an edit here."""
+
+    def __init__(self, *, creatable_only: bool = False, **kwargs):
+        declared = api_creatable_kinds() if creatable_only else all_kinds()
+        super().__init__(choices=[(k.key, k.label) for k in declared], **kwargs)
+
+
 class TouchpointSerializer(serializers.ModelSerializer):
+    kind = KindField(read_only=True)
     contact = _targets(expand=True)["contact"]
     company = _targets(expand=True)["company"]
     deal = _targets(expand=True)["deal"]
@@ -73,7 +74,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
 
 
 class TouchpointInputSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=[(k, Kind(k).label) for k in API_KINDS])
+    kind = KindField(creatable_only=True)
     team = serializers.ChoiceField(
         choices=[Team.MARKETING, Team.SALES],
         required=False,

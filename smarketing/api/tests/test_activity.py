@@ -5,9 +5,10 @@ from django.utils import timezone
 from smarketing.api.tests.helpers import ApiTestCase
 from smarketing.campaigns.models import Campaign
 from smarketing.core.models import Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import Note, Task
 from smarketing.testing import make_company, make_contact, make_deal
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.models import Team, Touchpoint
 
 
 class TouchpointApiTests(ApiTestCase):

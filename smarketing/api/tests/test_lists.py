@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from smarketing.accounts.models import Team
 from smarketing.api.tests.helpers import ApiTestCase
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Contact, Pipeline, PropertyDefinition, Stage
 from smarketing.testing import make_company, make_contact, make_deal, make_user
-from smarketing.timeline.models import Kind, Touchpoint
 from smarketing.timeline.models import Team as TouchTeam
+from smarketing.timeline.models import Touchpoint
 from smarketing.timeline.services import record_touch
 
 _n = itertools.count(1)

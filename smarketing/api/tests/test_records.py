@@ -1,9 +1,10 @@
 from smarketing.api.tests.helpers import ApiTestCase
 from smarketing.core.models import AuditEntry, Event, Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Company, Contact, Deal, LifecycleChange, PropertyDefinition
 from smarketing.testing import make_company, make_contact, make_deal
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 
 class ContactApiTests(ApiTestCase):

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 
 from smarketing.api.filters import NoteFilter, TaskFilter, TouchpointFilter
 from smarketing.api.serializers.activity import (
-    MARKETING_KINDS,
     SALES_ACTIVITY_KINDS,
     NoteInputSerializer,
     NoteSerializer,
@@ -21,6 +20,7 @@ from smarketing.api.views.base import ApiViewSet
 from smarketing.core.models import Origin
 from smarketing.crm import access, services
 from smarketing.crm.models import Note, Task
+from smarketing.timeline.kinds import get_kind
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
 
@@ -93,7 +93,9 @@ class TouchpointViewSet(ListCreateViewSet):
                 origin=Origin.API,
             )
         access.require_log_activity(actor)  # touches on anyone's record, as notes and tasks (crm/access.py)
-        team = data.get("team") or (Team.MARKETING if kind in MARKETING_KINDS else services.team_of(actor))
+        # A marketing touch is the marketing team's whoever sends it; other touches are the sender's team's.
+        marketing = get_kind(kind).team == Team.MARKETING
+        team = data.get("team") or (Team.MARKETING if marketing else services.team_of(actor))
         return record_touch(
             kind=kind,
             team=team,

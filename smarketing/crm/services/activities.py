@@ -10,6 +10,7 @@ from smarketing.accounts.access import can_change_note, can_change_task
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
 from smarketing.crm import access
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -23,7 +24,6 @@ from smarketing.crm.services.common import (
     _user,
     team_of,
 )
-from smarketing.timeline.models import Kind
 from smarketing.timeline.services import record_touch
 
 ACTIVITY_KINDS = {"call": Kind.CALL_LOGGED, "email": Kind.EMAIL_LOGGED, "meeting": Kind.MEETING_LOGGED}

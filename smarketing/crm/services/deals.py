@@ -12,6 +12,7 @@ from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
 from smarketing.crm import access
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     LIFECYCLE_ORDER,
     Contact,
@@ -32,7 +33,6 @@ from smarketing.crm.services.common import (
 )
 from smarketing.crm.services.lifecycle import _stage_or_lead, change_lifecycle_stage
 from smarketing.crm.services.records import _prepare, _unique_error
-from smarketing.timeline.models import Kind
 from smarketing.timeline.services import record_touch
 
 

@@ -8,6 +8,7 @@ from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
 from smarketing.crm import access
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     LIFECYCLE_ORDER,
     Company,
@@ -24,7 +25,7 @@ from smarketing.crm.services.common import (
     CONTACT_FIELDS,
 )
 from smarketing.crm.services.records import set_search_keys
-from smarketing.timeline.models import Kind, Team
+from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
 
 MERGE_FILL_FIELDS = {

@@ -11,6 +11,7 @@ from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
 from smarketing.crm import access
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -28,7 +29,7 @@ from smarketing.crm.services.common import (
     _user,
 )
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
-from smarketing.timeline.models import Kind, Team
+from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
 
 

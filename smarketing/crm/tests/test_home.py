@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.models import Deal, Task
 from smarketing.testing import make_cast, make_contact, make_deal
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
 
 TASK = re.compile(r'id="task-(\d+)"')

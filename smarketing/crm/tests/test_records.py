@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Deal, LifecycleChange, Note, PropertyDefinition, Task
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
 
 XSS = [

@@ -2,11 +2,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import TestCase
 
 from smarketing.core.models import AuditEntry
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Contact, LifecycleChange, LifecycleStage
 from smarketing.testing import make_cast, make_contact, make_deal
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 
 class LifecycleTests(TestCase):

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from smarketing.accounts.models import User
 from smarketing.core.models import Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, Pipeline, Stage
@@ -20,7 +21,7 @@ from smarketing.crm.normalize import company_search_key
 from smarketing.dataio.importer.context import ChunkResult, Job, Writes
 from smarketing.dataio.importer.records import CompanyResolver
 from smarketing.dataio.values import key
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 PLAIN = ["name", "amount", "currency", "close_date", "source", "external_id"]
 

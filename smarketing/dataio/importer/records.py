@@ -13,11 +13,12 @@ from operator import itemgetter
 from django.utils import timezone
 
 from smarketing.core.models import Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import LIFECYCLE_ORDER, Company, Contact, LifecycleChange, LifecycleStage
 from smarketing.crm.normalize import company_search_key, contact_search_keys, email_domain
 from smarketing.dataio.importer.bulk import Table, fetch
 from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, payload
-from smarketing.timeline.models import Kind, Team
+from smarketing.timeline.models import Team
 
 CONTACT_ATTNAMES = all_attnames(Contact)
 COMPANY_ATTNAMES = all_attnames(Company)

@@ -5,12 +5,13 @@ from decimal import Decimal
 from django.test import TestCase
 
 from smarketing.core.models import Event
+from smarketing.crm import kinds as Kind
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, Pipeline, Stage
 from smarketing.dataio.models import RejectedRow
 from smarketing.dataio.tests.helpers import TempMediaMixin, run_csv, totals
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 
 class CompanyImportTests(TempMediaMixin, TestCase):

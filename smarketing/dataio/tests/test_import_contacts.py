@@ -7,6 +7,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from smarketing.core.models import AuditEntry, Event, Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services as crm_services
 from smarketing.crm.models import Company, Contact, LifecycleChange, PropertyDefinition
 from smarketing.crm.normalize import contact_search_keys
@@ -15,7 +16,7 @@ from smarketing.dataio.importer import runner
 from smarketing.dataio.models import Import, RejectedRow
 from smarketing.dataio.tests.helpers import TempMediaMixin, run_csv, totals
 from smarketing.testing import make_cast, make_company, make_contact
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 HUBSPOT = (
     "Record ID,First Name,Last Name,Email,Phone Number,Contact owner,Lifecycle Stage,Create Date,"

@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection
 from django.test import TransactionTestCase
 
 from smarketing.accounts.models import Role, Team
+from smarketing.crm import kinds as Kind
 from smarketing.crm.defaults import install_defaults
 from smarketing.crm.models import Company, Contact, LifecycleChange, Pipeline, Stage
 from smarketing.dataio import services
@@ -13,7 +14,7 @@ from smarketing.dataio.importer import runner
 from smarketing.dataio.models import Import, RejectedRow
 from smarketing.dataio.tests.helpers import TempMediaMixin, prepare, totals
 from smarketing.testing import make_contact, make_user
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.models import Touchpoint
 
 
 def messy_file() -> str:

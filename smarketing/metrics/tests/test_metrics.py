@@ -104,9 +104,10 @@ class RecentActivityTests(TestCase):
         cls.bob, cls.carol = cast["bob"], cast["carol"]
 
     def test_touches_on_my_deals_and_contacts_newest_first_without_duplicates(self):
+        from smarketing.crm import kinds as Kind
         from smarketing.metrics.views import recent_activity
         from smarketing.testing import make_contact
-        from smarketing.timeline.models import Kind, Team
+        from smarketing.timeline.models import Team
         from smarketing.timeline.services import record_touch
 
         mine = make_contact(None, owner=self.bob)

@@ -1,11 +1,12 @@
 """A person with data in every place the CRM keeps it, written through the real services."""
 
 from smarketing.core.models import Origin
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import PropertyDefinition
 from smarketing.testing import make_company, make_deal
-from smarketing.timeline.models import Kind, Team
+from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
 
 EMAIL = "zelda.quixotewright@example.org"

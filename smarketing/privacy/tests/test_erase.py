@@ -8,13 +8,15 @@ from django.test import TestCase, modify_settings
 from django.urls import reverse
 
 from smarketing.core.models import AuditEntry, Event
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import Contact, DealContact, LifecycleChange, Note, Task
 from smarketing.privacy import services
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEEDLES, OLD_EMAIL, make_person
 from smarketing.privacy.tests.hookapp import privacy as hookapp
 from smarketing.testing import make_cast, make_contact
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.timeline.kinds import kind_labels
+from smarketing.timeline.models import Touchpoint
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 
@@ -115,7 +117,7 @@ class EraseTests(TestCase):
 
     def test_timeline_keeps_kinds_and_safe_details_only(self):
         self.erase()
-        labels = dict(Kind.choices)
+        labels = kind_labels()
         touches = Touchpoint.objects.filter(contact=self.contact)
         for touch in touches:
             self.assertEqual(touch.summary, labels[touch.kind])

@@ -7,13 +7,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from smarketing.core.models import AuditEntry, Event
+from smarketing.crm import kinds as Kind
 from smarketing.crm import services as crm
 from smarketing.crm.models import LifecycleChange
 from smarketing.privacy import services
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEW_PHONE, OLD_EMAIL, make_person
 from smarketing.privacy.tests.hookapp import privacy as hookapp
 from smarketing.testing import make_cast, make_contact
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
 
 

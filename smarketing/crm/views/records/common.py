@@ -13,8 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from smarketing.accounts.models import Role, User
 from smarketing.crm import services
-from smarketing.crm.models import Company, Contact, Deal, Note, PropertyDefinition, Task
-from smarketing.timeline.models import Kind, Touchpoint
+from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition, Task
 
 RECORD_MODELS = {"contact": Contact, "company": Company, "deal": Deal}
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
@@ -103,24 +102,6 @@ def custom_props(kind: str, obj) -> list[tuple[str, str | None]]:
 
 def assignable_users():
     return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
-
-
-def decorate_touches(touches: list[Touchpoint]) -> None:
-    """Attach what the template shows besides the summary: the note's HTML, a logged call's notes, a reason."""
-    note_ids = {}
-    for touch in touches:
-        details = touch.details if isinstance(touch.details, dict) else {}
-        touch.body_text = details.get("body") if isinstance(details.get("body"), str) else ""
-        touch.outcome = details.get("outcome") if isinstance(details.get("outcome"), str) else ""
-        touch.reason = details.get("reason") if isinstance(details.get("reason"), str) else ""
-        touch.note_html = ""
-        note_id = details.get("note_id")
-        if touch.kind == Kind.NOTE_ADDED and isinstance(note_id, int) and not isinstance(note_id, bool):
-            note_ids[note_id] = touch
-    if note_ids:
-        # One query for every note on the page; the body was sanitized by services.add_note when stored.
-        for note_id, body in Note.objects.filter(pk__in=list(note_ids)).values_list("id", "body"):
-            note_ids[note_id].note_html = body
 
 
 def completable(tasks: list[Task], user) -> list[Task]:

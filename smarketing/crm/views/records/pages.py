@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from smarketing.crm import access, services
+from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -31,7 +32,6 @@ from smarketing.crm.views.records.common import (
     add_errors,
     completable,
     custom_props,
-    decorate_touches,
     duration,
     get_record,
     is_htmx,
@@ -39,8 +39,10 @@ from smarketing.crm.views.records.common import (
     record_url,
 )
 from smarketing.crm.views.records.forms import OUTCOMES, ActivityForm, DealMoveForm, LifecycleForm, NoteForm, TaskForm
-from smarketing.timeline.models import Kind, Team, Touchpoint
+from smarketing.timeline.kinds import is_declared, kind_choices
+from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.queries import timeline, timeline_page
+from smarketing.timeline.render import decorate_touches
 
 TIMELINE_PAGE_SIZE = 30
 # Related rows each timeline item links to; the record's own kind is left out (every touch points at it).
@@ -56,7 +58,7 @@ def _timeline_context(request, kind: str, obj, cursor: str | None = None) -> dic
     team = request.GET.get("team", "")
     team = team if team in Team.values else ""
     touch_kind = request.GET.get("kind", "")
-    touch_kind = touch_kind if touch_kind in Kind.values else ""
+    touch_kind = touch_kind if is_declared(touch_kind) else ""
     qs = timeline(**{kind: obj}, team=team or None, kind=touch_kind or None).select_related(*TIMELINE_RELATED[kind])
     page = timeline_page(qs, cursor, TIMELINE_PAGE_SIZE)
     decorate_touches(page.rows)
@@ -84,7 +86,7 @@ def _timeline_context(request, kind: str, obj, cursor: str | None = None) -> dic
         "team": team,
         "touch_kind": touch_kind,
         "team_tabs": tabs,
-        "kind_choices": Kind.choices,
+        "kind_choices": kind_choices(),
         "timeline_partial_url": partial_url,
         "filtered": bool(filters),
         "record_url": page_url,
@@ -99,7 +101,7 @@ def timeline_partial(request, kind: str, pk: int):
     obj = get_record(kind, pk)
     cursor = request.GET.get("cursor") or None
     context = {**_timeline_context(request, kind, obj, cursor), "record": obj, "record_kind": kind}
-    template = "crm/timeline_items.html" if cursor else "crm/timeline_section.html"
+    template = "timeline/items.html" if cursor else "timeline/section.html"
     return render(request, template, context)
 
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KindAppConfig(AppConfig):
+    name = "smarketing.timeline.tests.kindapp"
+    label = "kindapp"
