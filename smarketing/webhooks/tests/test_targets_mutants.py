@@ -3,10 +3,11 @@ IPv6 (IPv4-mapped, 6to4, NAT64, IPv4-compatible), exact messages, URL length and
 answers that are empty, odd or carry a zone. DNS is mocked; nothing here sends traffic."""
 
 import dataclasses
-import importlib.util
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 from unittest import mock
 
 from django.test import SimpleTestCase, override_settings
@@ -114,17 +115,34 @@ class ExplicitAndConfiguredAllowListTests(SimpleTestCase):
         self.assertEqual(address_problem(ip("10.1.1.1"), []), "a private address")
         self.assertIsNone(address_problem(ip("10.1.1.1"), None))
 
-    def test_the_environment_variable_is_read_when_settings_have_none(self):
-        # A fresh copy of the module, as a process started with the variable would import it.
-        spec = importlib.util.find_spec("smarketing.webhooks.targets")
-        fresh = importlib.util.module_from_spec(spec)
-        with mock.patch.dict(os.environ, {"WEBHOOK_ALLOWED_ADDRESSES": "10.0.5.0/24, 127.0.0.1/32"}):
-            spec.loader.exec_module(fresh)
-        expected = [ipaddress.ip_network("10.0.5.0/24"), ipaddress.ip_network("127.0.0.1/32")]
-        self.assertEqual(fresh.allowed_networks(), expected)
-        self.assertIsNone(fresh.address_problem(ip("127.0.0.1")))
-        with override_settings(WEBHOOK_ALLOWED_ADDRESSES=[]):
-            self.assertEqual(fresh.allowed_networks(), [])
+    def test_the_environment_variable_is_read_by_settings_and_checked_at_start(self):
+        # A process started with the variable, as a worker or web process would be.
+        code = (
+            "import django; django.setup(); from smarketing.webhooks.targets import allowed_networks; "
+            "print([str(n) for n in allowed_networks()])"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        ok = subprocess.run(
+            [sys.executable, "-c", code],
+            env={
+                **env,
+                "DJANGO_SETTINGS_MODULE": "smarketing.settings",
+                "WEBHOOK_ALLOWED_ADDRESSES": "10.0.5.0/24, 127.0.0.1",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(ok.stdout.strip(), "['10.0.5.0/24', '127.0.0.1/32']", ok.stderr)
+        bad = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings", "WEBHOOK_ALLOWED_ADDRESSES": "10.0.5/99"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("WEBHOOK_ALLOWED_ADDRESSES: '10.0.5/99' is not an IP address", bad.stderr)
 
 
 @override_settings(WEBHOOK_ALLOWED_ADDRESSES=[])
