@@ -205,7 +205,8 @@ def main():
     from smarketing.core.queries import keyset_page
     from smarketing.crm.models import Contact, Deal, Stage
     from smarketing.crm.queries import CONTACT_SORTS
-    from smarketing.crm.seed import demo_email, seed
+    from smarketing.demo.seed import seed
+    from smarketing.demo.users import demo_email
     from smarketing.timeline.models import Touchpoint
 
     print(f"Database: {where}")
@@ -215,7 +216,9 @@ def main():
     existing = Contact.objects.count()
     if existing == 0:
         print(f"Seeding {args.contacts:,} contacts...", flush=True)
-        result = seed(contacts=args.contacts, seed=args.seed, touches_per_contact=args.touches_per_contact)
+        result = seed(
+            contacts=args.contacts, seed=args.seed, touches_per_contact=args.touches_per_contact, demo_users=True
+        )
         seeded = {"seconds": round(result.seconds, 1), "contacts": result.contacts, "touchpoints": result.touchpoints}
         if connection.vendor == "postgresql":
             # What autovacuum does soon after a bulk load: visibility map and hint bits, so the timings below

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "smarketing.api",
     "smarketing.webhooks",
     "smarketing.privacy",
+    "smarketing.demo",
 ]
 
 MIDDLEWARE = [
