@@ -35,6 +35,7 @@ from smarketing.crm.demo.generator import Generator
 from smarketing.crm.models import Company, Contact, Pipeline, Stage
 from smarketing.demo.load import make_loader
 from smarketing.demo.users import ensure_demo_users, missing_demo_users, seed_people
+from smarketing.timeline.services import check_touch
 
 
 @dataclass
@@ -124,9 +125,14 @@ def _produce(generator: Generator, depth: int = 2):
     """Generated chunks, made in a thread while the caller loads the previous one (the database ingests chunk N
     while chunk N+1 is made)."""
 
+    kind_at, team_at = COLUMNS["touch"].index("kind"), COLUMNS["touch"].index("team")
+
     def filled():
         for chunk in generator.chunks():
             generator.fill(chunk)
+            # The timeline's own check, once per distinct kind and team of the chunk rather than per row.
+            for kind, team in {(row[kind_at], row[team_at]) for row in chunk.rows["touch"]}:
+                check_touch(kind, team)
             yield chunk
 
     return in_background(filled(), depth=depth, name="seed-generator")

@@ -6,22 +6,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from smarketing.crm.models import LIFECYCLE_ORDER
+
 DAY = 86400
 HOUR = 3600
 WINDOW_DAYS = 365
 CHUNK_CONTACTS = 5000
 
-LABELS = {
-    "subscriber": "Subscriber",
-    "lead": "Lead",
-    "mql": "Marketing-qualified lead",
-    "sql": "Sales-qualified lead",
-    "opportunity": "Opportunity",
-    "customer": "Customer",
-    "evangelist": "Evangelist",
-    "other": "Other",
-}
-LADDER = ["subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist"]
+# The funnel, as the CRM defines it (crm.lifecycle_rules); plain strings, as the rows hold them.
+LADDER = [stage.value for stage in LIFECYCLE_ORDER]
 RANK = {stage: i for i, stage in enumerate(LADDER)}
 
 # Where contacts end up (per mille). Reaching MQL 25%, SQL 10%, opportunity 5%, customer 2%.

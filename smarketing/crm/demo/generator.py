@@ -17,6 +17,7 @@ import math
 import random
 from decimal import Decimal
 
+from smarketing.crm import summaries
 from smarketing.crm.demo import journey
 from smarketing.crm.demo import words as W
 from smarketing.crm.demo.campaigns import CampaignSpec
@@ -606,7 +607,6 @@ class Generator:
 
     def _deal_events(self, d: _Deal) -> list:
         """Timeline touches of a deal, on its primary contact's timeline (as move_deal_stage writes them)."""
-        amount = f"{d.amount:,.2f} USD"
         events = [
             (
                 d.created,
@@ -616,7 +616,7 @@ class Generator:
                 d.owner,
                 None,
                 "",
-                f"Deal created: {d.name} ({amount})"[:300],
+                summaries.deal_created(d.name, d.amount, "USD"),
                 "{}",
             )
         ]
@@ -624,8 +624,8 @@ class Generator:
         for stage, at in d.moves[1:]:
             kind = {"won": "deal_won", "lost": "deal_lost"}.get(stage.outcome, "deal_stage_changed")
             reason = d.reason if stage.outcome != "open" else ""
-            summary = f"{d.name}: {prev.name} → {stage.name}" + (f" ({reason})" if reason else "")
+            summary = summaries.deal_stage_changed(d.name, prev.name, stage.name, reason)
             details = _dumps({"from": prev.id, "to": stage.id, "reason": reason, "amount": str(d.amount)})
-            events.append((at, d.id, kind, "sales", d.owner, None, "", summary[:300], details))
+            events.append((at, d.id, kind, "sales", d.owner, None, "", summary, details))
             prev = stage
         return events

@@ -10,9 +10,11 @@ from operator import itemgetter
 
 from django.utils.html import strip_tags
 
+from smarketing.crm import summaries
 from smarketing.crm.demo import words as W
 from smarketing.crm.demo.campaigns import CampaignSpec
-from smarketing.crm.demo.common import DAY, HOUR, LABELS, RANK, REASONS, WINDOW_DAYS, _dumps, _Person
+from smarketing.crm.demo.common import DAY, HOUR, RANK, REASONS, WINDOW_DAYS, _dumps, _Person
+from smarketing.crm.lifecycle_rules import is_backward
 from smarketing.crm.normalize import contact_search_keys
 
 
@@ -158,7 +160,7 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
     # The contact and its lifecycle history.
     created_actor = owner if channel == "outreach" else None
     first_stage = path[0][0]
-    summary = f"Contact created ({LABELS[first_stage]})"
+    summary = summaries.contact_created(first_stage)
     ev.append((created, None, "contact_created", "system", created_actor, None, channel, summary, gen.created_details))
     lc = rows["lifecycle"]
     lc.append((gen.ids.take("lifecycle"), p.id, "", first_stage, clock.ts(created), created_actor, origin, "Created"))
@@ -180,7 +182,7 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
             if stage == "mql":
                 mql_at = at
         lc.append((gen.ids.take("lifecycle"), p.id, prev, stage, clock.ts(at), actor, origin, reason))
-        summary = f"Lifecycle moved: {LABELS[prev]} → {LABELS[stage]}"
+        summary = summaries.lifecycle_changed(prev, stage, backward=is_backward(prev, stage))
         details = _dumps({"from": prev, "to": stage, "reason": reason, "origin": origin})
         ev.append((at, None, "lifecycle_changed", "system", actor, None, "", summary, details))
         prev = stage
@@ -554,7 +556,7 @@ def _tasks_and_notes(gen, rows, ev, p, company, d, final, sales_from, sales_to) 
                 owner,
                 None,
                 "",
-                f"Task: {title}"[:300],
+                summaries.task_created(title),
                 f'{{"task_id": {tid}, "kind": "{kind}"}}',
             )
         )
@@ -589,7 +591,7 @@ def _tasks_and_notes(gen, rows, ev, p, company, d, final, sales_from, sales_to) 
                 owner,
                 None,
                 "",
-                f"Task: {title}"[:300],
+                summaries.task_created(title),
                 f'{{"task_id": {tid}, "kind": "{kind}"}}',
             )
         )
@@ -602,7 +604,7 @@ def _tasks_and_notes(gen, rows, ev, p, company, d, final, sales_from, sales_to) 
                 owner,
                 None,
                 "",
-                f"Task done: {title}"[:300],
+                summaries.task_completed(title),
                 f'{{"task_id": {tid}}}',
             )
         )
@@ -612,4 +614,6 @@ def _tasks_and_notes(gen, rows, ev, p, company, d, final, sales_from, sales_to) 
         nid = gen.ids.take("note")
         rows["note"].append((nid, body, owner, p.id, coid, None, clock.ts(at)))
         excerpt = strip_tags(body)[:200]  # as crm.services.add_note writes it
-        ev.append((at, None, "note_added", "sales", owner, None, "", f"Note: {excerpt}"[:300], f'{{"note_id": {nid}}}'))
+        ev.append(
+            (at, None, "note_added", "sales", owner, None, "", summaries.note_added(excerpt), f'{{"note_id": {nid}}}')
+        )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, payloads, summaries
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -19,7 +19,6 @@ from smarketing.crm.models import (
 )
 from smarketing.crm.normalize import company_search_key, contact_search_keys, normalize_domain, normalize_email
 from smarketing.crm.properties import clean_custom
-from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
     EDITABLE_FIELDS,
     OBJECT_TYPES,
@@ -142,12 +141,12 @@ def create_contact(*, actor, data: dict, origin: str = Origin.UI, reason: str = 
         team=Team.SYSTEM,
         contact=contact,
         actor=actor,
-        summary=f"Contact created ({contact.get_lifecycle_stage_display()})",
+        summary=summaries.contact_created(contact.lifecycle_stage),
         source=contact.first_source,
         details={"origin": origin},
     )
     record_audit(actor=actor, action="create", obj=contact, origin=origin)
-    publish("contact.created", contact, record_dict(contact))
+    publish("contact.created", contact, payloads.record(contact))
     return contact
 
 
@@ -157,7 +156,7 @@ def create_company(*, actor, data: dict, origin: str = Origin.UI) -> Company:
         raise ValidationError({"name": "This field is required."})
     company = _create(Company, actor=actor, data=data, origin=origin)
     record_audit(actor=actor, action="create", obj=company, origin=origin)
-    publish("company.created", company, record_dict(company))
+    publish("company.created", company, payloads.record(company))
     return company
 
 
@@ -223,7 +222,7 @@ def update_record(
         publish(
             f"{model._meta.model_name}.updated",
             current,
-            {**record_dict(current), "changed": sorted(changes)},
+            payloads.updated(payloads.record(current), changes),
         )
         if "owner" in changes:
             _touch_owner_change(current, actor, changes["owner"][1])
@@ -245,7 +244,7 @@ def _touch_owner_change(obj, actor, owner_id) -> None:
     from smarketing.accounts.models import User
 
     owner = User.objects.filter(pk=owner_id).first() if owner_id else None
-    summary = f"Owner set to {owner}" if owner else "Owner removed"
+    summary = summaries.owner_changed(str(owner) if owner else None)
     kwargs = (
         {"contact": obj}
         if isinstance(obj, Contact)

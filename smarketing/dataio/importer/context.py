@@ -27,7 +27,7 @@ from smarketing.dataio.values import (
     split_name,
     zone_of,
 )
-from smarketing.timeline.models import Touchpoint
+from smarketing.timeline.services import record_touches
 
 MAX_AMOUNT = Decimal("1e12")
 
@@ -45,19 +45,6 @@ class ChunkResult:
 
     def reject(self, record, reason: str) -> None:
         self.rejected.append((record.row_number, reason, record.cells or []))
-
-
-_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, dict})
-
-
-def payload(model_name: str, state: dict, attnames: list[str]) -> dict:
-    """The same dict crm.serialize.record_dict makes of a saved record, built from the values we wrote."""
-    data = {"id": state["id"], "object": model_name}
-    for name in attnames:
-        if name != "name_key" and name != "last_key":
-            value = state[name]
-            data[name] = value if type(value) in _PLAIN_TYPES else str(value)
-    return data
 
 
 def all_attnames(model) -> list[str]:
@@ -222,19 +209,6 @@ class Job:
         return getattr(self.actor, "pk", None)
 
 
-TOUCH_FIELDS = [
-    "occurred_at",
-    "contact_id",
-    "company_id",
-    "deal_id",
-    "kind",
-    "team",
-    "actor_id",
-    "campaign_id",
-    "source",
-    "summary",
-    "details",
-]
 EVENT_FIELDS = ["name", "occurred_at", "object_type", "object_id", "payload", "dispatched_at"]
 
 
@@ -242,14 +216,37 @@ class Writes:
     """Rows collected while planning a chunk, written in bulk at its end (events last, then the commit hooks)."""
 
     def __init__(self):
-        self.touches: list[tuple] = []
+        self.touches: list[dict] = []
         self.events: list[tuple] = []
 
     def touch(
-        self, *, at, kind, team, summary, contact_id=None, company_id=None, actor_id=None, source="", details=None
+        self,
+        *,
+        at,
+        kind,
+        team,
+        summary,
+        contact_id=None,
+        company_id=None,
+        deal_id=None,
+        actor_id=None,
+        source="",
+        details=None,
     ):
+        """Collect a touch for timeline.services.record_touches (its arguments, with plain ids)."""
         self.touches.append(
-            (at, contact_id, company_id, None, kind, team, actor_id, None, source[:50], summary[:300], details or {})
+            {
+                "occurred_at": at,
+                "kind": kind,
+                "team": team,
+                "summary": summary,
+                "contact": contact_id,
+                "company": company_id,
+                "deal": deal_id,
+                "actor": actor_id,
+                "source": source,
+                "details": details,
+            }
         )
 
     def event(self, name: str, model, object_id, data: dict, at) -> None:
@@ -263,7 +260,7 @@ class Writes:
     def flush(self) -> None:
         from smarketing.core.models import Event
 
-        Table(Touchpoint, TOUCH_FIELDS).insert(self.touches)
+        record_touches(self.touches)
         if self.events:
             Table(Event, EVENT_FIELDS).insert(self.events)
             # What core.events.publish does after each event, once per chunk: the webhook fan-out (and any
