@@ -12,6 +12,7 @@ from smarketing.crm import access
 from smarketing.crm.models import DealStatus, PropertyDefinition
 from smarketing.crm.normalize import normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
+from smarketing.crm.services.common import assignable_users
 from smarketing.dataio.fields import Target, targets
 from smarketing.dataio.importer.bulk import Table
 from smarketing.dataio.models import Import
@@ -89,7 +90,7 @@ class Job:
     @staticmethod
     def _load_owners() -> dict[str, int]:
         owners = {}
-        for pk, email, name in User.objects.filter(is_active=True).values_list("id", "email", "full_name"):
+        for pk, email, name in assignable_users().values_list("id", "email", "full_name"):
             owners[email.lower()] = pk
             if name:
                 owners.setdefault(" ".join(name.lower().split()), pk)
@@ -107,7 +108,9 @@ class Job:
         if found is None and (email := find_email(text)):
             found = self._owners.get(email)
         if found is None:
-            raise ValueError(f"no active user has the email or name “{raw.strip()[:60]}”")
+            raise ValueError(
+                f"no active user has the email or name “{raw.strip()[:60]}” (read-only users own no records)"
+            )
         return found
 
     def owner_names(self) -> dict[int, str]:

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from smarketing.accounts.models import Role, User
 from smarketing.crm import services
 from smarketing.crm.models import Company, Contact, Deal, Note, PropertyDefinition, Task
 from smarketing.timeline.models import Kind, Touchpoint
@@ -109,10 +108,6 @@ def custom_props(kind: str, obj) -> list[tuple[str, str | None]]:
     return [
         (d.label, _format_custom(d, custom.get(d.key))) for d in PropertyDefinition.objects.filter(object_type=kind)
     ]
-
-
-def assignable_users():
-    return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
 
 
 def decorate_touches(touches: list[Touchpoint]) -> None:

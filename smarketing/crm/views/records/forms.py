@@ -8,7 +8,7 @@ from django.utils import timezone
 from smarketing.accounts.models import User
 from smarketing.crm.lifecycle_rules import is_backward
 from smarketing.crm.models import Contact, Deal, LifecycleStage, Stage, Task
-from smarketing.crm.views.records.common import assignable_users
+from smarketing.crm.services.common import assignable_users
 
 OUTCOMES = {
     "call": ["Connected", "Left voicemail", "No answer", "Busy", "Wrong number"],
