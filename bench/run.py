@@ -242,10 +242,12 @@ def main():
     if existing == 0:
         if not args.seed_allowed:
             sys.exit("The database is empty and its name does not contain 'bench': the bench seeds only those.")
-        from smarketing.crm.seed import seed
+        from smarketing.demo.seed import seed
 
         print(f"Seeding {args.contacts:,} contacts...", flush=True)
-        result = seed(contacts=args.contacts, seed=args.seed, touches_per_contact=args.touches_per_contact)
+        result = seed(
+            contacts=args.contacts, seed=args.seed, touches_per_contact=args.touches_per_contact, demo_users=True
+        )
         seeded = {"seconds": round(result.seconds, 1), "contacts": result.contacts, "touchpoints": result.touchpoints}
         if connection.vendor == "postgresql":
             # What autovacuum does soon after a bulk load: visibility map and hint bits, so the timings below

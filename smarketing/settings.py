@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "smarketing.webhooks",
     "smarketing.privacy",
     "smarketing.metrics",
+    "smarketing.demo",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ from smarketing.crm.normalize import normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
 from smarketing.crm.queries import BadValue, company_label, resolve_company, resolve_contact
 from smarketing.crm.services import EDITABLE_FIELDS
+from smarketing.crm.services.common import assignable_users
 
 CUSTOM_PREFIX = "cp_"
 EMPTY = [("", "—")]
@@ -234,8 +235,9 @@ class RecordForm(forms.Form):
         if instance is not None:
             initial = {**self.initial_from(instance), **initial}
         super().__init__(data, initial=initial, **kwargs)
-        # Active users, plus the current owner even if deactivated, so an unrelated edit does not fail on it.
-        condition = Q(is_active=True)
+        # Assignable users (the services' rule), plus the current owner even if deactivated, so an unrelated
+        # edit does not fail on it.
+        condition = Q(pk__in=assignable_users().values("pk"))
         if instance is not None and instance.owner_id:
             condition |= Q(pk=instance.owner_id)
         self.fields["owner"].queryset = User.objects.filter(condition).order_by("full_name", "email")

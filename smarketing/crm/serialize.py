@@ -11,11 +11,16 @@ def _value(value):
 
 def record_dict(obj) -> dict:
     """Every concrete field (foreign keys as ids), plus custom properties."""
-    data = {"id": obj.pk, "object": obj._meta.model_name}
-    for field in obj._meta.concrete_fields:
+    return values_dict(type(obj), {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
+
+
+def values_dict(model, values: dict) -> dict:
+    """record_dict of a row given as {attname: value} (what bulk writers hold instead of model instances)."""
+    data = {"id": values["id"], "object": model._meta.model_name}
+    for field in model._meta.concrete_fields:
         if field.name in ("name_key", "last_key"):
             continue
-        data[field.attname] = _value(getattr(obj, field.attname))
+        data[field.attname] = _value(values[field.attname])
     return data
 
 

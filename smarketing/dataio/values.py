@@ -182,7 +182,11 @@ def parse_decimal(raw: str) -> Decimal:
     """1234.5, 1,234.50, 1.234,50, 1 234,50, $1,000, EUR 1.000, (500) for negative; raises ValueError."""
     text = raw.strip()
     negative = text.startswith("(") and text.endswith(")")
-    text = _CURRENCY_MARKS.sub("", text.strip("()"))
+    if negative:
+        text = text[1:-1]
+    if "(" in text or ")" in text:  # "(500" or "500)": a cut-off cell, not an accountant's negative
+        raise ValueError(f"“{raw.strip()[:40]}” is not a number")
+    text = _CURRENCY_MARKS.sub("", text)
     if text.startswith("-"):
         negative, text = True, text[1:]
     if text.startswith(("-", "+")) or not text:

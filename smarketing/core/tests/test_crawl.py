@@ -17,7 +17,7 @@ MAX_PAGES = {"admin": 90, "manager": 30, "member": 30, "readonly": 30}
 class CrawlTests(TestCase):
     @classmethod
     def setUpTestData(cls):
-        call_command("seed", contacts=80, seed=7, verbosity=0)
+        call_command("seed", contacts=80, seed=7, demo_users=True, verbosity=0)
 
     def crawl(self, user, limit):
         self.client.force_login(user)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from smarketing.accounts.access import can_change_note, can_change_task
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, summaries
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     Company,
@@ -88,7 +88,7 @@ def add_note(target, *, body_html: str, actor, origin: str = Origin.UI) -> Note:
         kind=Kind.NOTE_ADDED,
         team=team_of(actor),
         actor=actor,
-        summary=f"Note: {excerpt}",
+        summary=summaries.note_added(excerpt),
         details={"note_id": note.pk},
         **_target_kwargs(target),
     )
@@ -134,7 +134,7 @@ def create_task(
             contact=contact,
             company=company,
             deal=deal,
-            summary=f"Task: {task.title}",
+            summary=summaries.task_created(task.title),
             details={"task_id": task.pk, "kind": kind},
         )
     return task
@@ -155,7 +155,7 @@ def complete_task(task: Task, *, actor) -> Task:
             contact=task.contact,
             company=task.company,
             deal=task.deal,
-            summary=f"Task done: {task.title}",
+            summary=summaries.task_completed(task.title),
             details={"task_id": task.pk},
         )
     return task

@@ -1,6 +1,7 @@
 """Shared pieces of the CRM services: errors, editable fields, who acts."""
 
 from smarketing.accounts.access import recorded_user
+from smarketing.accounts.models import Role, User
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -42,3 +43,15 @@ def _user(actor):
 
 def _fk_id(value):
     return getattr(value, "pk", value) if value not in ("", None) else None
+
+
+def assignable_users():
+    """Who may own records: active users who can edit (read-only users cannot work what they would own).
+
+    The one rule for the UI's owner pickers, the API and the importer; the services enforce it on every write
+    that sets an owner.
+    """
+    return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
+
+
+NOT_ASSIGNABLE = "Choose an active user who can edit records (not a read-only or deactivated one)."

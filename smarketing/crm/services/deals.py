@@ -7,14 +7,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from smarketing.accounts.access import system_actor
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, payloads, summaries
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
-    LIFECYCLE_ORDER,
     Contact,
     Deal,
     DealContact,
@@ -26,12 +24,11 @@ from smarketing.crm.models import (
     Stage,
 )
 from smarketing.crm.properties import clean_custom
-from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
     _user,
     team_of,
 )
-from smarketing.crm.services.lifecycle import _stage_or_lead, change_lifecycle_stage
+from smarketing.crm.services.lifecycle import promote
 from smarketing.crm.services.records import _prepare, _unique_error
 from smarketing.timeline.services import record_touch
 
@@ -72,20 +69,12 @@ def create_deal(
         contact=primary,
         company=deal.company,
         actor=actor,
-        summary=f"Deal created: {deal.name} ({deal.amount:,.2f} {deal.currency})",
+        summary=summaries.deal_created(deal.name, deal.amount, deal.currency),
     )
-    if primary is not None and LIFECYCLE_ORDER.index(_stage_or_lead(primary)) < LIFECYCLE_ORDER.index(
-        LifecycleStage.OPPORTUNITY
-    ):
-        change_lifecycle_stage(
-            primary,
-            LifecycleStage.OPPORTUNITY,
-            actor=system_actor(Origin.SYSTEM, on_behalf_of=actor),  # a follow-up, whoever owns the contact
-            origin=Origin.SYSTEM,
-            reason="Deal created",
-        )
+    if primary is not None:
+        promote(primary, LifecycleStage.OPPORTUNITY, actor=actor, reason="Deal created")
     record_audit(actor=actor, action="create", obj=deal, origin=origin)
-    publish("deal.created", deal, record_dict(deal))
+    publish("deal.created", deal, payloads.record(deal))
     return deal
 
 
@@ -172,9 +161,6 @@ def move_deal_stage(
         Stage.Outcome.WON: Kind.DEAL_WON,
         Stage.Outcome.LOST: Kind.DEAL_LOST,
     }.get(to_stage.outcome, Kind.DEAL_STAGE_CHANGED)
-    summary = f"{current.name}: {from_stage.name} → {to_stage.name}"
-    if reason:
-        summary += f" ({reason})"
     record_touch(
         kind=kind,
         team=team_of(actor),
@@ -183,28 +169,20 @@ def move_deal_stage(
         company=current.company,
         actor=actor,
         occurred_at=when,
-        summary=summary,
+        summary=summaries.deal_stage_changed(current.name, from_stage.name, to_stage.name, reason),
         details={"from": from_stage.pk, "to": to_stage.pk, "reason": reason, "amount": str(current.amount)},
     )
     record_audit(
         actor=actor, action="stage", obj=current, origin=origin, changes={"stage": (from_stage.name, to_stage.name)}
     )
     current.refresh_from_db()
-    payload = {**record_dict(current), "from_stage": from_stage.name, "to_stage": to_stage.name}
+    payload = payloads.deal_stage_changed(payloads.record(current), from_stage.name, to_stage.name)
     publish("deal.stage_changed", current, payload)
     if to_stage.outcome != Stage.Outcome.OPEN:
         publish(f"deal.{to_stage.outcome}", current, payload)
     if to_stage.outcome == Stage.Outcome.WON:
         for role in current.deal_contacts.select_related("contact"):
-            if LIFECYCLE_ORDER.index(_stage_or_lead(role.contact)) < LIFECYCLE_ORDER.index(LifecycleStage.CUSTOMER):
-                change_lifecycle_stage(
-                    role.contact,
-                    LifecycleStage.CUSTOMER,
-                    actor=system_actor(Origin.SYSTEM, on_behalf_of=actor),  # a follow-up of the win
-                    origin=Origin.SYSTEM,
-                    reason="Deal won",
-                    at=when,
-                )
+            promote(role.contact, LifecycleStage.CUSTOMER, actor=actor, reason="Deal won", at=when)
     deal.stage = to_stage
     deal.stage_id = to_stage.pk
     return change

@@ -7,16 +7,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from smarketing.accounts.access import system_actor
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, payloads, summaries
 from smarketing.crm import kinds as Kind
+from smarketing.crm.lifecycle_rules import is_stage, lifecycle_move, promotes
 from smarketing.crm.models import (
-    LIFECYCLE_ORDER,
     Contact,
     LifecycleChange,
-    LifecycleStage,
 )
 from smarketing.crm.services.common import (
     _user,
@@ -25,8 +25,18 @@ from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
 
 
-def _stage_or_lead(contact: Contact) -> str:
-    return contact.lifecycle_stage if contact.lifecycle_stage in LIFECYCLE_ORDER else LifecycleStage.LEAD
+def promote(contact: Contact, to_stage: str, *, actor, reason: str, at: datetime | None = None) -> None:
+    """Move `contact` up to `to_stage` for the system (a deal made it an opportunity, a win a customer), unless
+    it is there or beyond already."""
+    if promotes(contact.lifecycle_stage, to_stage):
+        change_lifecycle_stage(
+            contact,
+            to_stage,
+            actor=system_actor(Origin.SYSTEM, on_behalf_of=actor),  # a follow-up, whoever owns the contact
+            origin=Origin.SYSTEM,
+            reason=reason,
+            at=at,
+        )
 
 
 @transaction.atomic
@@ -46,22 +56,17 @@ def change_lifecycle_stage(
     "Other" may be entered or left freely.
     """
     access.require(actor, "edit", contact)
-    if to_stage not in LifecycleStage.values:
+    if not is_stage(to_stage):
         raise ValidationError({"lifecycle_stage": f"{to_stage!r} is not a lifecycle stage."})
     current = Contact.objects.select_for_update().get(pk=contact.pk)
     from_stage = current.lifecycle_stage
-    if from_stage == to_stage:
+    move = lifecycle_move(from_stage, to_stage)
+    if move is None:
         return None
-    backward = (
-        from_stage in LIFECYCLE_ORDER
-        and to_stage in LIFECYCLE_ORDER
-        and LIFECYCLE_ORDER.index(to_stage) < LIFECYCLE_ORDER.index(from_stage)
-    )
     reason = (reason or "").strip()
-    if backward and not (allow_backward and reason):
-        raise ValidationError(
-            {"lifecycle_stage": "Moving a contact back to an earlier stage (recycling) needs a reason."}
-        )
+    refusal = move.refusal(reason=reason, allow_backward=allow_backward)
+    if refusal:
+        raise ValidationError({"lifecycle_stage": refusal})
     when = at or timezone.now()
     Contact.objects.filter(pk=current.pk).update(
         lifecycle_stage=to_stage, lifecycle_changed_at=when, version=F("version") + 1, updated_at=when
@@ -77,21 +82,19 @@ def change_lifecycle_stage(
         origin=origin,
         reason=reason[:300],
     )
-    labels = dict(LifecycleStage.choices)
-    verb = "recycled" if backward else "moved"
     record_touch(
         kind=Kind.LIFECYCLE_CHANGED,
         team=Team.SYSTEM,
         contact=current,
         actor=actor,
         occurred_at=when,
-        summary=f"Lifecycle {verb}: {labels.get(from_stage, from_stage)} → {labels[to_stage]}",
+        summary=summaries.lifecycle_changed(from_stage, to_stage, backward=move.backward),
         details={"from": from_stage, "to": to_stage, "reason": reason, "origin": origin},
     )
     publish(
         "contact.lifecycle_changed",
         current,
-        {"id": current.pk, "email": current.email, "from": from_stage, "to": to_stage, "reason": reason},
+        payloads.lifecycle_changed(current.pk, current.email, from_stage, to_stage, reason),
     )
     record_audit(
         actor=actor,

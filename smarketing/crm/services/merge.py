@@ -7,7 +7,7 @@ from django.utils import timezone
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, payloads
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     LIFECYCLE_ORDER,
@@ -19,7 +19,6 @@ from smarketing.crm.models import (
     Note,
     Task,
 )
-from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
     COMPANY_FIELDS,
     CONTACT_FIELDS,
@@ -118,5 +117,5 @@ def merge_records(primary, duplicate, *, actor, origin: str = Origin.UI):
         actor=actor, action="merge", obj=primary, origin=origin, changes={**filled, "merged": (snapshot, None)}
     )
     if model is Contact:
-        publish("contact.merged", primary, {**record_dict(primary), "merged_id": snapshot["merged_id"]})
+        publish("contact.merged", primary, payloads.merged(payloads.record(primary), snapshot["merged_id"]))
     return primary

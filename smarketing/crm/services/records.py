@@ -10,23 +10,25 @@ from django.utils import timezone
 from smarketing.core.audit import record_audit
 from smarketing.core.events import publish
 from smarketing.core.models import Origin
-from smarketing.crm import access
+from smarketing.crm import access, payloads, summaries
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
     Company,
+    ConsentStatus,
     Contact,
     LifecycleChange,
     LifecycleStage,
 )
 from smarketing.crm.normalize import company_search_key, contact_search_keys, normalize_domain, normalize_email
 from smarketing.crm.properties import clean_custom
-from smarketing.crm.serialize import record_dict
 from smarketing.crm.services.common import (
     EDITABLE_FIELDS,
+    NOT_ASSIGNABLE,
     OBJECT_TYPES,
     ConflictError,
     _fk_id,
     _user,
+    assignable_users,
 )
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
 from smarketing.timeline.models import Team
@@ -41,8 +43,12 @@ def set_search_keys(obj) -> None:
         obj.name_key = company_search_key(obj.name)
 
 
-def _prepare(model, data: dict) -> dict:
-    """Validate and normalize incoming field values; unknown fields are an error."""
+def _prepare(model, data: dict, *, current_owner_id=None) -> dict:
+    """Validate and normalize incoming field values; unknown fields are an error.
+
+    Choice fields take only their choices (empty only where the field may be blank); an owner must be
+    assignable unless it is the record's current one (an unrelated edit must not fail on a deactivated owner).
+    """
     allowed = set(EDITABLE_FIELDS[model]) | {"custom"}
     unknown = set(data) - allowed
     if unknown:
@@ -79,6 +85,15 @@ def _prepare(model, data: dict) -> dict:
         clean["currency"] = currency
     if "lifecycle_stage" in clean and clean["lifecycle_stage"] not in LifecycleStage.values:
         errors["lifecycle_stage"] = f"{clean['lifecycle_stage']!r} is not a lifecycle stage."
+    for name, value in clean.items():
+        field = model._meta.get_field(name) if name not in ("custom", "lifecycle_stage") else None
+        if field is not None and field.choices and not field.is_relation and name not in errors:
+            if value not in {v for v, _ in field.flatchoices} and not (value == "" and field.blank):
+                errors[name] = f"{value!r} is not one of the choices."
+    owner_id = _fk_id(clean.get("owner"))
+    if owner_id is not None and owner_id != current_owner_id:
+        if not assignable_users().filter(pk=owner_id).exists():
+            errors["owner"] = NOT_ASSIGNABLE
     for name in ("name",):
         if name in clean and not str(clean[name] or "").strip():
             errors[name] = "This field is required."
@@ -96,6 +111,26 @@ def _prepare(model, data: dict) -> dict:
     return clean
 
 
+def consent_source(actor, origin: str) -> str:
+    """Where a consent status set without a stated source came from: the channel and the person."""
+    email = getattr(actor, "email", "") or ""
+    channels = {Origin.UI: "Set in the CRM", Origin.API: "Set through the API"}
+    where = channels.get(origin) or f"Set by {Origin(origin).label.lower()}"
+    return (f"{where} by {email}" if email else where)[:200]
+
+
+def apply_consent_evidence(clean: dict, *, actor, origin: str, current_status: str | None = None) -> None:
+    """Consent is evidence: a status set or changed (to other than unknown) records when and where it was set,
+    unless the writer states them. Every writer goes through here: the UI, the API, the importer."""
+    status = clean.get("consent_status")
+    if status is None or status == ConsentStatus.UNKNOWN or status == current_status:
+        return
+    if not clean.get("consent_at"):
+        clean["consent_at"] = timezone.now()
+    if not str(clean.get("consent_source") or "").strip():
+        clean["consent_source"] = consent_source(actor, origin)
+
+
 def _unique_error(model, exc: IntegrityError) -> ValidationError:
     text = str(exc).lower()
     if model is Contact and "email" in text:
@@ -110,6 +145,8 @@ def _unique_error(model, exc: IntegrityError) -> ValidationError:
 def _create(model, *, actor, data: dict, origin: str):
     access.require_write(actor)
     clean = _prepare(model, data)
+    if model is Contact:
+        apply_consent_evidence(clean, actor=actor, origin=origin)
     custom = clean.pop("custom", None) or {}
     clean["custom"] = clean_custom(OBJECT_TYPES[model], custom) if custom else {}
     obj = model(**clean)
@@ -142,12 +179,12 @@ def create_contact(*, actor, data: dict, origin: str = Origin.UI, reason: str = 
         team=Team.SYSTEM,
         contact=contact,
         actor=actor,
-        summary=f"Contact created ({contact.get_lifecycle_stage_display()})",
+        summary=summaries.contact_created(contact.lifecycle_stage),
         source=contact.first_source,
         details={"origin": origin},
     )
     record_audit(actor=actor, action="create", obj=contact, origin=origin)
-    publish("contact.created", contact, record_dict(contact))
+    publish("contact.created", contact, payloads.record(contact))
     return contact
 
 
@@ -157,7 +194,7 @@ def create_company(*, actor, data: dict, origin: str = Origin.UI) -> Company:
         raise ValidationError({"name": "This field is required."})
     company = _create(Company, actor=actor, data=data, origin=origin)
     record_audit(actor=actor, action="create", obj=company, origin=origin)
-    publish("company.created", company, record_dict(company))
+    publish("company.created", company, payloads.record(company))
     return company
 
 
@@ -179,7 +216,7 @@ def update_record(
     """
     model = type(obj)
     access.require(actor, "edit", obj)
-    clean = _prepare(model, data)
+    clean = _prepare(model, data, current_owner_id=obj.owner_id)
     if "owner" in clean and _fk_id(clean["owner"]) != obj.owner_id:
         access.require(actor, "reassign", obj)
     # Lock the row: the diff below is computed against what is stored now, not what the caller saw.
@@ -191,6 +228,8 @@ def update_record(
         )
     if "custom" in clean:
         clean["custom"] = clean_custom(OBJECT_TYPES[model], clean["custom"], existing=current.custom)
+    if model is Contact:
+        apply_consent_evidence(clean, actor=actor, origin=origin, current_status=current.consent_status)
     new_stage = clean.pop("lifecycle_stage", None)
     changes = {}
     for name, value in clean.items():
@@ -221,7 +260,7 @@ def update_record(
         publish(
             f"{model._meta.model_name}.updated",
             current,
-            {**record_dict(current), "changed": sorted(changes)},
+            payloads.updated(payloads.record(current), changes),
         )
         if "owner" in changes:
             _touch_owner_change(current, actor, changes["owner"][1])
@@ -244,7 +283,7 @@ def _touch_owner_change(obj, actor, owner_id) -> None:
     from smarketing.accounts.models import User
 
     owner = User.objects.filter(pk=owner_id).first() if owner_id else None
-    summary = f"Owner set to {owner}" if owner else "Owner removed"
+    summary = summaries.owner_changed(str(owner) if owner else None)
     kwargs = (
         {"contact": obj}
         if isinstance(obj, Contact)

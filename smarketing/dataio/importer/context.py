@@ -14,6 +14,7 @@ from smarketing.crm import access
 from smarketing.crm.models import DealStatus, PropertyDefinition
 from smarketing.crm.normalize import normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
+from smarketing.crm.services.common import assignable_users
 from smarketing.dataio.fields import Target, targets
 from smarketing.dataio.importer.bulk import Table
 from smarketing.dataio.models import Import
@@ -29,7 +30,7 @@ from smarketing.dataio.values import (
     split_name,
     zone_of,
 )
-from smarketing.timeline.models import Touchpoint
+from smarketing.timeline.services import record_touches
 
 MAX_AMOUNT = Decimal("1e12")
 
@@ -47,19 +48,6 @@ class ChunkResult:
 
     def reject(self, record, reason: str) -> None:
         self.rejected.append((record.row_number, reason, record.cells or []))
-
-
-_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, dict})
-
-
-def payload(model_name: str, state: dict, attnames: list[str]) -> dict:
-    """The same dict crm.serialize.record_dict makes of a saved record, built from the values we wrote."""
-    data = {"id": state["id"], "object": model_name}
-    for name in attnames:
-        if name != "name_key" and name != "last_key":
-            value = state[name]
-            data[name] = value if type(value) in _PLAIN_TYPES else str(value)
-    return data
 
 
 def all_attnames(model) -> list[str]:
@@ -103,7 +91,7 @@ class Job:
     @staticmethod
     def _load_owners() -> dict[str, int]:
         owners = {}
-        for pk, email, name in User.objects.filter(is_active=True).values_list("id", "email", "full_name"):
+        for pk, email, name in assignable_users().values_list("id", "email", "full_name"):
             owners[email.lower()] = pk
             if name:
                 owners.setdefault(" ".join(name.lower().split()), pk)
@@ -121,7 +109,9 @@ class Job:
         if found is None and (email := find_email(text)):
             found = self._owners.get(email)
         if found is None:
-            raise ValueError(f"no active user has the email or name “{raw.strip()[:60]}”")
+            raise ValueError(
+                f"no active user has the email or name “{raw.strip()[:60]}” (read-only users own no records)"
+            )
         return found
 
     def owner_names(self) -> dict[int, str]:
@@ -224,19 +214,6 @@ class Job:
         return user.pk if user is not None else None
 
 
-TOUCH_FIELDS = [
-    "occurred_at",
-    "contact_id",
-    "company_id",
-    "deal_id",
-    "kind",
-    "team",
-    "actor_id",
-    "campaign_id",
-    "source",
-    "summary",
-    "details",
-]
 EVENT_FIELDS = ["name", "occurred_at", "object_type", "object_id", "payload"]
 
 
@@ -244,14 +221,37 @@ class Writes:
     """Rows collected while planning a chunk, written in bulk at its end (events last, then the commit hooks)."""
 
     def __init__(self):
-        self.touches: list[tuple] = []
+        self.touches: list[dict] = []
         self.events: list[tuple] = []
 
     def touch(
-        self, *, at, kind, team, summary, contact_id=None, company_id=None, actor_id=None, source="", details=None
+        self,
+        *,
+        at,
+        kind,
+        team,
+        summary,
+        contact_id=None,
+        company_id=None,
+        deal_id=None,
+        actor_id=None,
+        source="",
+        details=None,
     ):
+        """Collect a touch for timeline.services.record_touches (its arguments, with plain ids)."""
         self.touches.append(
-            (at, contact_id, company_id, None, kind, team, actor_id, None, source[:50], summary[:300], details or {})
+            {
+                "occurred_at": at,
+                "kind": kind,
+                "team": team,
+                "summary": summary,
+                "contact": contact_id,
+                "company": company_id,
+                "deal": deal_id,
+                "actor": actor_id,
+                "source": source,
+                "details": details,
+            }
         )
 
     def event(self, name: str, model, object_id, data: dict, at) -> None:
@@ -264,7 +264,7 @@ class Writes:
     def flush(self) -> None:
         from smarketing.core.models import Event
 
-        Table(Touchpoint, TOUCH_FIELDS).insert(self.touches)
+        record_touches(self.touches)
         if self.events:
             Table(Event, EVENT_FIELDS).insert(self.events)
             # What core.events.publish does after each event, once per chunk: the outbox consumers (webhooks and

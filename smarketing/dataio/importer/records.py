@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from smarketing.core.models import Origin
 from smarketing.crm import kinds as Kind
-from smarketing.crm.models import LIFECYCLE_ORDER, Company, Contact, LifecycleChange, LifecycleStage
+from smarketing.crm import payloads, summaries
+from smarketing.crm.lifecycle_rules import lifecycle_move
+from smarketing.crm.models import Company, Contact, LifecycleChange, LifecycleStage
 from smarketing.crm.normalize import company_search_key, contact_search_keys, email_domain
 from smarketing.dataio.importer.bulk import Table, fetch
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, payload
+from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames
 from smarketing.timeline.models import Team
 
 CONTACT_ATTNAMES = all_attnames(Contact)
@@ -39,7 +41,6 @@ CONTACT_PLAIN = [
     "first_source", "first_utm_source", "first_utm_medium", "first_utm_campaign",
 ]  # fmt: skip
 COMPANY_PLAIN = ["name", "domain", "industry", "employees", "annual_revenue", "country", "owner_id", "external_id"]
-STAGE_LABELS = dict(LifecycleStage.choices)
 LIFECYCLE_FIELDS = ["contact_id", "from_stage", "to_stage", "changed_at", "actor_id", "origin", "reason"]
 
 
@@ -139,11 +140,11 @@ class Planner:
                 f"{self.object_name}.created",
                 self.model,
                 state["id"],
-                payload(self.object_name, state, self.attnames),
+                payloads.record_values(self.model, state),
                 self.now,
             )
         for state in self.changed.values():
-            data = {**payload(self.object_name, state, self.attnames), "changed": sorted(state["_changes"])}
+            data = payloads.updated(payloads.record_values(self.model, state), state["_changes"])
             self.writes.event(f"{self.object_name}.updated", self.model, state["id"], data, self.now)
 
     def before_insert(self) -> None:
@@ -262,9 +263,7 @@ class CompanyResolver:
         if not self.job.send_events:
             return
         for state in new:
-            self.writes.event(
-                "company.created", Company, state["id"], payload("company", state, COMPANY_ATTNAMES), self.now
-            )
+            self.writes.event("company.created", Company, state["id"], payloads.record_values(Company, state), self.now)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -348,11 +347,14 @@ class ContactPlanner(Planner):
             return
         stage = values.get("lifecycle_stage")
         old_stage = state["lifecycle_stage"]
-        if stage and stage != old_stage and not state.get("_new") and _backward(old_stage, stage):
+        move = lifecycle_move(old_stage, stage) if stage and not state.get("_new") else None
+        # A file gives no reason per row, so a move the service would refuse without one is refused here too.
+        if move is not None and move.refusal(reason="", allow_backward=False):
             self.result.reject(
                 record,
-                f"Lifecycle stage would move back from {STAGE_LABELS[old_stage]} to {STAGE_LABELS[stage]}. "
-                "Moving a contact back needs a reason: change it on the contact's page.",
+                f"Lifecycle stage would move back from {summaries.stage_label(old_stage)} to "
+                f"{summaries.stage_label(stage)}. Moving a contact back needs a reason: change it on the contact's "
+                "page.",
             )
             return
         old_email, old_owner = state["email"], state["owner_id"]
@@ -432,12 +434,12 @@ class ContactPlanner(Planner):
                 company_id=state["company_id"],
                 actor_id=actor_id,
                 source=state["first_source"],
-                summary=f"Contact created ({STAGE_LABELS[state['lifecycle_stage']]})",
+                summary=summaries.contact_created(state["lifecycle_stage"]),
                 details={"origin": Origin.IMPORT, "import_id": self.job.imp.pk},
             )
         for state, old, new in self.transitions:
             history.append((state["id"], old, new, self.now, actor_id, Origin.IMPORT, reason))
-            verb = "recycled" if _backward(old, new) else "moved"
+            move = lifecycle_move(old, new)
             self.writes.touch(
                 at=self.now,
                 kind=Kind.LIFECYCLE_CHANGED,
@@ -445,14 +447,14 @@ class ContactPlanner(Planner):
                 contact_id=state["id"],
                 company_id=state["company_id"],
                 actor_id=actor_id,
-                summary=f"Lifecycle {verb}: {STAGE_LABELS.get(old, old)} → {STAGE_LABELS[new]}",
+                summary=summaries.lifecycle_changed(old, new, backward=move.backward),
                 details={"from": old, "to": new, "reason": reason, "origin": Origin.IMPORT},
             )
             self.writes.event(
                 "contact.lifecycle_changed" if self.job.send_events else "",
                 Contact,
                 state["id"],
-                {"id": state["id"], "email": state["email"], "from": old, "to": new, "reason": reason},
+                payloads.lifecycle_changed(state["id"], state["email"], old, new, reason),
                 self.now,
             )
         Table(LifecycleChange, LIFECYCLE_FIELDS).insert(history)
@@ -467,12 +469,8 @@ class ContactPlanner(Planner):
                     contact_id=state["id"],
                     company_id=state["company_id"],
                     actor_id=actor_id,
-                    summary=f"Owner set to {owner}" if owner else "Owner removed",
+                    summary=summaries.owner_changed(owner),
                 )
-
-
-def _backward(old: str, new: str) -> bool:
-    return old in LIFECYCLE_ORDER and new in LIFECYCLE_ORDER and LIFECYCLE_ORDER.index(new) < LIFECYCLE_ORDER.index(old)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -511,7 +509,7 @@ class CompanyPlanner(Planner):
                     team=Team.SYSTEM,
                     company_id=state["id"],
                     actor_id=actor_id,
-                    summary=f"Owner set to {owner}" if owner else "Owner removed",
+                    summary=summaries.owner_changed(owner),
                 )
         self.writes.flush()
 

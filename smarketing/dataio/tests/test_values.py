@@ -91,6 +91,7 @@ class NumberTests(SimpleTestCase):
             "€ 1.000,00": "1000.00",
             "EUR 99": "99",
             "(500)": "-500",
+            "($1,200.50)": "-1200.50",
             "1'000.5": "1000.5",
         }
         for raw, expected in cases.items():
@@ -98,7 +99,7 @@ class NumberTests(SimpleTestCase):
                 self.assertEqual(parse_decimal(raw), Decimal(expected))
 
     def test_not_numbers(self):
-        for raw in ["abc", "1.2.3,4,5", "NaN", "Infinity", "--5"]:
+        for raw in ["abc", "1.2.3,4,5", "NaN", "Infinity", "--5", "(500", "500)", "()", "((500))"]:
             with self.subTest(raw=raw), self.assertRaises(ValueError):
                 parse_decimal(raw)
 

@@ -4,12 +4,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from smarketing.crm import access, queries, services
 from smarketing.crm.forms import FORMS, rebase_after_conflict
-from smarketing.crm.models import ConsentStatus
 from smarketing.crm.views.lists.common import KINDS, Kind
 
 
@@ -65,13 +63,6 @@ def _prefill(request, kind: Kind) -> dict:
     return initial
 
 
-def _consent_fields(data: dict, user) -> None:
-    # Consent is evidence: when its status changes in the UI, record when and that it was set by hand.
-    if "consent_status" in data and data["consent_status"] != ConsentStatus.UNKNOWN:
-        data.setdefault("consent_at", timezone.now())
-        data.setdefault("consent_source", f"Set in the CRM by {user.email}"[:200])
-
-
 def _create(request, kind: Kind):
     user = request.user
     access.require(user, "edit")
@@ -82,7 +73,6 @@ def _create(request, kind: Kind):
         data = form.service_data()
         try:
             if kind.key == "contact":
-                _consent_fields(data, user)
                 obj = services.create_contact(actor=user, data=data)
             elif kind.key == "company":
                 obj = services.create_company(actor=user, data=data)
@@ -139,8 +129,6 @@ def _edit(request, kind: Kind, pk: int):
 def _save_edit(kind: Kind, obj, form, data: dict, user) -> None:
     """One transaction: the field changes, then (contacts) a lifecycle move with its reason."""
     stage = data.pop("lifecycle_stage", None) if kind.key == "contact" else None
-    if kind.key == "contact":
-        _consent_fields(data, user)
     # update_record runs even with no changed fields: it is what checks the version.
     current = services.update_record(obj, actor=user, data=data, expected_version=form.cleaned_data["version"])
     if stage:

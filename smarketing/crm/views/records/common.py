@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from smarketing.accounts.models import Role, User
 from smarketing.crm import services
 from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition, Task
 
@@ -100,8 +99,6 @@ def custom_props(kind: str, obj) -> list[tuple[str, str | None]]:
     ]
 
 
-def assignable_users():
-    return User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
 
 
 def completable(tasks: list[Task], user) -> list[Task]:

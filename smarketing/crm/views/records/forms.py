@@ -6,8 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from smarketing.accounts.models import User
-from smarketing.crm.models import LIFECYCLE_ORDER, Contact, Deal, LifecycleStage, Stage, Task
-from smarketing.crm.views.records.common import assignable_users
+from smarketing.crm.lifecycle_rules import is_backward
+from smarketing.crm.models import Contact, Deal, LifecycleStage, Stage, Task
+from smarketing.crm.services.common import assignable_users
 
 OUTCOMES = {
     "call": ["Connected", "Left voicemail", "No answer", "Busy", "Wrong number"],
@@ -90,17 +91,16 @@ class LifecycleForm(forms.Form):
             return data
         if to_stage == current:
             self.add_error("lifecycle_stage", "The contact is already at this stage.")
-        elif to_stage in LIFECYCLE_ORDER and current in LIFECYCLE_ORDER:
-            if LIFECYCLE_ORDER.index(to_stage) < LIFECYCLE_ORDER.index(current):
-                labels = dict(LifecycleStage.choices)
-                if not data.get("recycle"):
-                    self.add_error(
-                        "recycle",
-                        f"{labels[to_stage]} comes before {labels[current]}. Tick “Recycle” and give a reason "
-                        "to move the contact back.",
-                    )
-                elif not (data.get("reason") or "").strip():
-                    self.add_error("reason", "Say why the contact is recycled.")
+        elif is_backward(current, to_stage):
+            labels = dict(LifecycleStage.choices)
+            if not data.get("recycle"):
+                self.add_error(
+                    "recycle",
+                    f"{labels[to_stage]} comes before {labels[current]}. Tick “Recycle” and give a reason "
+                    "to move the contact back.",
+                )
+            elif not (data.get("reason") or "").strip():
+                self.add_error("reason", "Say why the contact is recycled.")
         return data
 
 

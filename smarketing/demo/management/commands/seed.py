@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from smarketing.crm.seed import seed as seed_data
+from smarketing.demo.seed import seed as seed_data
 
 
 class Command(BaseCommand):
     help = (
         "Generate about twelve months of a B2B company's history (companies, contacts, campaigns, touchpoints, "
-        "lifecycle changes, deals, tasks, notes) and bulk-load it. Adds to existing data. Deterministic per --seed."
+        "lifecycle changes, deals, tasks, notes) and bulk-load it. Adds to existing data. Deterministic per --seed. "
+        "Creates no user accounts unless --demo-users is given."
     )
 
     def add_arguments(self, parser):
@@ -16,8 +17,13 @@ class Command(BaseCommand):
             "--touches-per-contact", type=float, default=20, help="Average timeline length (skewed; default 20)."
         )
         parser.add_argument("--companies", type=int, default=None, help="How many companies (default: contacts/8).")
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="Also create the eight demo users (one an admin) with the shared, published demo password.",
+        )
 
-    def handle(self, *args, contacts, seed: int, touches_per_contact, companies, **options):
+    def handle(self, *args, contacts, seed: int, touches_per_contact, companies, demo_users, **options):
         if not 1 <= contacts <= 50_000_000:
             raise CommandError("--contacts must be between 1 and 50,000,000.")
         if not 0 <= touches_per_contact <= 1000:
@@ -30,5 +36,6 @@ class Command(BaseCommand):
             seed=seed,
             touches_per_contact=touches_per_contact,
             companies=companies,
+            demo_users=demo_users,
             out=(lambda line: self.stdout.write(line)) if verbose else (lambda line: None),
         )

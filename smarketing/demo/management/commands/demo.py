@@ -19,14 +19,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind, contacts, no_serve, **options):
         from smarketing.crm.models import Contact
-        from smarketing.crm.seed import DEMO_PASSWORD, ensure_demo_users
+        from smarketing.demo.users import DEMO_PASSWORD, ensure_demo_users
 
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        # The demo's users first: the seed gives their records to them.
+        users = ensure_demo_users()
         if not Contact.objects.exists():
             self.stdout.write(f"Loading demo data ({contacts} contacts)...")
-            call_command("seed", contacts=contacts, seed=42)
-        users = ensure_demo_users()
+            call_command("seed", contacts=contacts, seed=42, stdout=self.stdout)
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for user in users:
             self.stdout.write(f"  {user.email:<28} {user.team} / {user.get_role_display()}")

@@ -21,8 +21,8 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from smarketing.crm.demo.common import COLUMNS, TABLES
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, LifecycleChange, Note, Task
-from smarketing.crm.seed.generate import COLUMNS, TABLES
 from smarketing.timeline.models import Touchpoint
 
 MODELS = {

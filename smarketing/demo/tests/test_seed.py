@@ -24,8 +24,9 @@ from smarketing.crm.models import (
     Task,
 )
 from smarketing.crm.normalize import normalize_domain, normalize_email
-from smarketing.crm.seed import DEMO_PASSWORD, ensure_demo_users, seed
-from smarketing.crm.seed.load import PostgresLoader, SqliteLoader, make_loader
+from smarketing.demo.load import PostgresLoader, SqliteLoader, make_loader
+from smarketing.demo.seed import seed
+from smarketing.demo.users import DEMO_PASSWORD, ensure_demo_users
 from smarketing.timeline.models import Touchpoint
 
 END = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp())
@@ -66,7 +67,7 @@ class SeededHistoryTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.schema_before = schema_snapshot()
-        cls.result = seed(contacts=300, seed=7, end=END, **QUIET)
+        cls.result = seed(contacts=300, seed=7, end=END, demo_users=True, **QUIET)
 
     def test_counts_are_plausible(self):
         self.assertEqual(Contact.objects.count(), 300)
@@ -252,9 +253,9 @@ class SeedRunTests(TestCase):
         self.assertNotEqual(self.run_seed(4), first)
 
     def test_seeding_twice_adds_without_duplicates(self):
-        seed(contacts=100, seed=5, end=END, **QUIET)
+        seed(contacts=100, seed=5, end=END, demo_users=True, **QUIET)
         campaigns = Campaign.objects.count()
-        seed(contacts=100, seed=5, end=END, **QUIET)
+        seed(contacts=100, seed=5, end=END, demo_users=True, **QUIET)
         self.assertEqual(Contact.objects.count(), 200)
         self.assertEqual(Contact.objects.values("email").distinct().count(), 200)
         self.assertEqual(Company.objects.values("domain").distinct().count(), Company.objects.count())
@@ -282,6 +283,47 @@ class SeedRunTests(TestCase):
         call_command("seed", contacts=40, seed=9, stdout=out)
         self.assertIn("touchpoints/s", out.getvalue())
         self.assertEqual(Contact.objects.count(), 40)
+
+    def test_seed_creates_no_accounts_unless_asked_and_says_what_it_created(self):
+        out = StringIO()
+        call_command("seed", contacts=40, seed=9, stdout=out)
+        self.assertFalse(User.objects.exists())
+        text = out.getvalue()
+        self.assertIn("Created no user accounts.", text)
+        self.assertIn(f"{Contact.objects.count():,} contacts", text)
+        self.assertIn(f"{Touchpoint.objects.count():,} touchpoints", text)
+        self.assertIn(f"{Deal.objects.count():,} deals", text)
+        self.assertFalse(Contact.objects.exclude(owner=None).exists())  # nobody to own them
+
+        out = StringIO()
+        call_command("seed", contacts=10, seed=9, demo_users=True, stdout=out)
+        self.assertEqual(User.objects.filter(email__endswith="@demo.smarketing.local", is_active=True).count(), 8)
+        self.assertIn("Created 8 demo user accounts", out.getvalue())
+        out = StringIO()
+        call_command("seed", contacts=10, seed=9, demo_users=True, stdout=out)
+        self.assertIn("Created no user accounts.", out.getvalue())  # they exist already
+
+    def test_seed_without_demo_users_gives_records_to_the_assignable_users(self):
+        rep = User.objects.create_user("rep@example.com", "pw-rep-123456", role=Role.MEMBER)
+        User.objects.create_user("viewer@example.com", "pw-view-123456", role=Role.READ_ONLY)
+        User.objects.create_user("gone@example.com", "pw-gone-123456", role=Role.MEMBER, is_active=False)
+        seed(contacts=60, seed=2, end=END, **QUIET)
+        self.assertEqual(User.objects.count(), 3)
+        owners = set(Contact.objects.exclude(owner=None).values_list("owner_id", flat=True))
+        self.assertEqual(owners, {rep.pk})
+
+    def test_demo_command_creates_and_prints_the_demo_logins(self):
+        out = StringIO()
+        call_command("demo", contacts=30, no_serve=True, stdout=out)
+        text = out.getvalue()
+        self.assertIn(f"password for all: {DEMO_PASSWORD}", text)
+        users = User.objects.filter(email__endswith="@demo.smarketing.local")
+        self.assertEqual(users.count(), 8)
+        for user in users:
+            self.assertIn(user.email, text)
+        self.assertEqual(Contact.objects.count(), 30)
+        # The seeded records belong to the demo's people.
+        self.assertTrue(Contact.objects.filter(owner__in=users).exists())
 
     def test_demo_users_are_idempotent_and_cover_the_personas(self):
         users = ensure_demo_users()

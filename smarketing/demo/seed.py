@@ -1,4 +1,4 @@
-"""Demo and benchmark data: `smarketing seed --contacts N` and the demo users.
+"""The seed: `smarketing seed --contacts N` generates a year of history and loads it in bulk.
 
 Why this bypasses crm.services: the services write one record at a time with permission checks, audit
 entries and outbox events, a few queries per row. Twenty million touchpoints that way would take days, and
@@ -20,72 +20,22 @@ the day the seed runs).
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from smarketing.accounts.models import Role, Team, TeamKind, User
+from smarketing.accounts.models import Team, User
 from smarketing.campaigns.models import Campaign
 from smarketing.core.threads import in_background
 from smarketing.crm.defaults import default_pipeline, install_defaults
+from smarketing.crm.demo.campaigns import campaign_plan
+from smarketing.crm.demo.common import COLUMNS, Cast, Chunk, Clock, Ids, StageInfo
+from smarketing.crm.demo.generator import Generator
 from smarketing.crm.models import Company, Contact, Pipeline, Stage
-from smarketing.crm.seed.generate import (
-    COLUMNS,
-    Cast,
-    Chunk,
-    Clock,
-    Generator,
-    Ids,
-    StageInfo,
-    campaign_plan,
-)
-from smarketing.crm.seed.load import make_loader
-
-DEMO_DOMAIN = "demo.smarketing.local"
-DEMO_PASSWORD = "smarketing-demo"
-
-# key, full name, team kind, role, time zone: the product's personas and the people around them.
-DEMO_USERS = [
-    ("alex", "Alex Morgan", TeamKind.REVOPS, Role.ADMIN, "Europe/London"),
-    ("riley", "Riley Chen", TeamKind.SALES, Role.MANAGER, "America/New_York"),
-    ("sam", "Sam Okafor", TeamKind.SALES, Role.MEMBER, "America/New_York"),
-    ("jordan", "Jordan Price", TeamKind.SALES, Role.MEMBER, "America/Chicago"),
-    ("taylor", "Taylor Brooks", TeamKind.SALES, Role.MEMBER, "Europe/Berlin"),
-    ("maya", "Maya Lopez", TeamKind.MARKETING, Role.MANAGER, "America/Los_Angeles"),
-    ("noah", "Noah Fischer", TeamKind.MARKETING, Role.MEMBER, "Europe/Berlin"),
-    ("evelyn", "Evelyn Hart", TeamKind.REVOPS, Role.READ_ONLY, "America/New_York"),
-]
-TEAM_NAMES = {TeamKind.MARKETING: "Marketing", TeamKind.SALES: "Sales", TeamKind.REVOPS: "RevOps"}
-
-
-def demo_email(key: str) -> str:
-    return f"{key}@{DEMO_DOMAIN}"
-
-
-def _team(kind: str) -> Team:
-    team = Team.objects.filter(kind=kind).order_by("id").first()
-    return team or Team.objects.create(name=TEAM_NAMES[kind], kind=kind)
-
-
-def ensure_demo_users() -> list[User]:
-    """The demo's users (Maya, Sam, Riley, Alex and colleagues), created once; existing ones are kept as is."""
-    existing = {u.email: u for u in User.objects.filter(email__in=[demo_email(key) for key, *_ in DEMO_USERS])}
-    hashed = None
-    users = []
-    for key, name, kind, role, tz in DEMO_USERS:
-        user = existing.get(demo_email(key))
-        if user is None:
-            # One hash for all: the password hasher is deliberately slow, and they share the demo password.
-            hashed = hashed or make_password(DEMO_PASSWORD)
-            user = User.objects.create_user(
-                demo_email(key), None, full_name=name, team=_team(kind), role=role, time_zone=tz
-            )
-            user.password = hashed
-            user.save(update_fields=["password"])
-        users.append(user)
-    return users
+from smarketing.demo.load import make_loader
+from smarketing.demo.users import ensure_demo_users, missing_demo_users, seed_people
+from smarketing.timeline.services import check_touch
 
 
 @dataclass
@@ -97,6 +47,8 @@ class SeedResult:
     touchpoints: int
     deals: int
     seconds: float
+    users_created: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # rows per generated table (COLUMNS keys)
 
 
 def _midnight_utc() -> int:
@@ -104,7 +56,7 @@ def _midnight_utc() -> int:
     return int(datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp())
 
 
-def _campaigns(plan, people: dict[str, User]) -> None:
+def _campaigns(plan, people: dict[str, User | None]) -> None:
     """Create the calendar's campaigns, reusing any with the same utm_campaign (a second seed adds none)."""
     existing = {c.utm_campaign: c.id for c in Campaign.objects.filter(utm_campaign__in=[p.utm_campaign for p in plan])}
     new = []
@@ -112,12 +64,12 @@ def _campaigns(plan, people: dict[str, User]) -> None:
         if spec.utm_campaign in existing:
             spec.id = existing[spec.utm_campaign]
             continue
-        owner = people[spec.owner]
+        owner = people.get(spec.owner)
         new.append(
             Campaign(
                 name=spec.name,
                 channel=spec.channel,
-                owner_team_id=owner.team_id,
+                owner_team_id=owner.team_id if owner else None,
                 owner=owner,
                 utm_campaign=spec.utm_campaign,
                 starts_at=datetime.fromtimestamp(spec.starts_at, UTC),
@@ -173,9 +125,14 @@ def _produce(generator: Generator, depth: int = 2):
     """Generated chunks, made in a thread while the caller loads the previous one (the database ingests chunk N
     while chunk N+1 is made)."""
 
+    kind_at, team_at = COLUMNS["touch"].index("kind"), COLUMNS["touch"].index("team")
+
     def filled():
         for chunk in generator.chunks():
             generator.fill(chunk)
+            # The timeline's own check, once per distinct kind and team of the chunk rather than per row.
+            for kind, team in {(row[kind_at], row[team_at]) for row in chunk.rows["touch"]}:
+                check_touch(kind, team)
             yield chunk
 
     return in_background(filled(), depth=depth, name="seed-generator")
@@ -188,17 +145,26 @@ def seed(
     touches_per_contact: float = 20,
     companies: int | None = None,
     end: int | None = None,
+    demo_users: bool = False,
     out: Callable[[str], None] = print,
 ) -> SeedResult:
-    """Generate and bulk-load the history of `contacts` contacts; see the module docstring."""
+    """Generate and bulk-load the history of `contacts` contacts; see the module docstring.
+
+    Creates user accounts only with `demo_users` (the demo's eight, one shared published password); otherwise
+    the records go to the users there are (see demo.users.seed_people).
+    """
     if contacts < 1:
         raise ValueError("--contacts must be at least 1")
     started = time.monotonic()
-    users = {key: user for (key, *_), user in zip(DEMO_USERS, ensure_demo_users(), strict=True)}
+    users_created = 0
+    if demo_users:
+        users_created = missing_demo_users()
+        ensure_demo_users()
+    users = seed_people()
     cast = Cast(
-        aes=[users["jordan"].id, users["taylor"].id, users["riley"].id],
-        sdr=users["sam"].id,
-        marketers=[users["maya"].id, users["noah"].id],
+        aes=[_id(users["jordan"]), _id(users["taylor"]), _id(users["riley"])],
+        sdr=_id(users["sam"]),
+        marketers=[_id(users["maya"]), _id(users["noah"])],
     )
     end = end if end is not None else _midnight_utc()
     loader = make_loader(out)
@@ -271,10 +237,20 @@ def seed(
         f"{totals['touch']:,} touchpoints, {totals['deal']:,} deals, {totals['lifecycle']:,} lifecycle changes, "
         f"{totals['task']:,} tasks, {totals['note']:,} notes."
     )
+    if users_created:
+        out(f"Created {users_created} demo user accounts (shared password; `smarketing demo` lists them).")
+    else:
+        out("Created no user accounts.")
     return SeedResult(
         contacts=totals["contact"],
         companies=totals["company"],
         touchpoints=totals["touch"],
         deals=totals["deal"],
         seconds=seconds,
+        users_created=users_created,
+        counts=totals,
     )
+
+
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None
