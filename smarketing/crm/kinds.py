@@ -59,7 +59,7 @@ CRM_KINDS = [
 ]
 
 # ---------------------------------------------------------------------------------------------------------
-# Interim home of the kinds of the pillars not built yet. Today the seed (crm/seed/generate.py) writes them and
+# Interim home of the kinds of the pillars not built yet. Today the seed (crm/demo/) writes them and
 # API clients record them (POST /api/v1/touchpoints), so they must be declared somewhere; the CRM, which holds
 # the seed, keeps them until their pillar exists. Each pillar moves its own lines into its app's kinds.py
 # (email: email_*, unsubscribed; forms: form_submitted, page_viewed; calendar: webinar/event attended,
