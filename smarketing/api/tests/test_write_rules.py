@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
+from smarketing.accounts.access import system_actor
 from smarketing.api.tests.helpers import ApiTestCase
 from smarketing.core.models import Origin
 from smarketing.crm import services
@@ -42,7 +43,9 @@ class ConsentEvidenceTests(ApiTestCase):
 
     def test_other_writers_get_the_rule_from_the_service(self):
         contact = services.create_contact(
-            actor=None, data={"email": "imp@example.com", "consent_status": "granted"}, origin=Origin.IMPORT
+            actor=system_actor(Origin.IMPORT),
+            data={"email": "imp@example.com", "consent_status": "granted"},
+            origin=Origin.IMPORT,
         )
         self.assertIsNotNone(contact.consent_at)
         self.assertEqual(contact.consent_source, "Set by import")
