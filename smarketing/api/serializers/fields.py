@@ -75,6 +75,29 @@ class ExpandableRelatedField(serializers.PrimaryKeyRelatedField):
         return value.pk
 
 
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice the record may lack (stored as ""), read and written as null: "" is not one of the choices.
+
+    An empty string is refused rather than taken as "none", so the schema's enum lists real values only and a
+    client clears the value the way every generated client can: with null.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs["choices"] = [(value, label) for value, label in kwargs["choices"] if value not in ("", None)]
+        kwargs["allow_null"] = True
+        kwargs.pop("allow_blank", None)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None:
+            # Turned into "" here (not by DRF, which would pass None through) because the column is NOT NULL.
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)
+
+
 class PropertiesField(serializers.Field):
     """Custom properties as a JSON object; keys must be defined, values are validated by their definition."""
 
