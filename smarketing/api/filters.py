@@ -56,7 +56,8 @@ def _id(**kwargs):
 
 
 class FilterBackend(DjangoFilterBackend):
-    """django-filter, except that an empty value (`?owner=`, `?lifecycle_stage=`) is refused, not ignored.
+    """django-filter, except that an empty value (`?owner=`, `?lifecycle_stage=`) is refused, not ignored, and a
+    boolean is true or false.
 
     Only text filters take "" (and ignore it); for an id, a choice, a date or a boolean, "" is no value of the
     parameter's type, so the schema does not allow it and the API says so instead of returning everything.
@@ -69,6 +70,13 @@ class FilterBackend(DjangoFilterBackend):
                 name: ["Give a value, or leave the parameter out."]
                 for name in request.query_params
                 if _takes_no_blank(filterset_class, name) and "" in request.query_params.getlist(name)
+            }
+            # django-filter reads anything but true/false ("null", "unknown") as "no filter": refuse it instead.
+            errors |= {
+                name: ["Use true or false."]
+                for name, filter_ in filterset_class.base_filters.items()
+                if isinstance(filter_, filters.BooleanFilter)
+                and any(v not in ("true", "false") for v in request.query_params.getlist(name))
             }
             if errors:
                 raise ValidationError(errors)

@@ -65,6 +65,7 @@ urlpatterns = [
     path("docs/", docs.docs, name="docs"),
     re_path(r"^v1/?$", RootView.as_view(), name="root"),
     path("v1/", include(router.urls)),
-    re_path(r"^v1/.*$", not_found),
-    re_path(r"^(?!tokens/).*$", not_found),  # any other unknown /api/ path (the tokens page stays HTML)
+    # [\s\S], not ".": a path with an encoded newline (%0A) must not slip through to Django's HTML 404.
+    re_path(r"^v1/[\s\S]*$", not_found),
+    re_path(r"^(?!tokens/)[\s\S]*$", not_found),  # any other unknown /api/ path (the tokens page stays HTML)
 ]

@@ -11,7 +11,8 @@ MAX_PROPERTY_KEYS = 200
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know and read-only fields, instead of silently dropping them.
+    """Refuses fields it does not know, read-only fields and values of the wrong JSON type, instead of silently
+    dropping or converting them.
 
     A typo such as {"emial": ...} would otherwise "succeed" and lose the value.
     """
@@ -25,9 +26,24 @@ class StrictSerializer(serializers.Serializer):
                     errors[str(name)[:100]] = ["Unknown field."]
                 elif field.read_only:
                     errors[name] = ["This field is read-only."]
+                elif not _json_type_fits(field, data[name]):
+                    errors[name] = ["This value has the wrong type (see the schema)."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _json_type_fits(field, value) -> bool:
+    """The JSON type the schema declares for `field`: DRF would turn 5 into "5", "5" into 5 and 1 into True."""
+    if value is None:
+        return True  # allow_null decides
+    if isinstance(field, serializers.BooleanField):
+        return isinstance(value, bool)
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(field, serializers.CharField):
+        return isinstance(value, str)
+    return True
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):

@@ -71,6 +71,26 @@ class EmptyValueTests(ApiTestCase):
         self.assertIsNone(response.json()["lead_status"])
         self.assertEqual(Contact.objects.get(pk=pk).lead_status, "")
 
+    def test_values_of_the_wrong_json_type_are_refused_not_converted(self):
+        for field, value in (("consent_source", 0), ("first_name", True), ("owner", "1"), ("company", True)):
+            with self.subTest(field=field):
+                data = {"email": "typed@example.com", field: value}
+                self.assertProblem(self.post("/api/v1/contacts", data, token=self.tokens["bob"]), 400, field)
+        data = {"name": "Acme", "employees": "12"}
+        self.assertProblem(self.post("/api/v1/companies", data, token=self.tokens["bob"]), 400, "employees")
+        self.assertFalse(Contact.objects.exists())
+
+    def test_booleans_ordering_and_limit_take_no_stand_ins(self):
+        for query in ("completed=null", "completed=1", "completed=True"):
+            with self.subTest(query=query):
+                self.assertProblem(self.get(f"/api/v1/tasks?{query}", token=self.tokens["bob"]), 400, "completed")
+        self.assertProblem(self.get("/api/v1/contacts?ordering=", token=self.tokens["bob"]), 400, "ordering")
+        self.assertProblem(self.get("/api/v1/contacts?limit=", token=self.tokens["bob"]), 400, "limit")
+
+    def test_a_path_with_a_newline_is_a_problem_404(self):
+        self.assertProblem(self.get("/api/v1/contacts/%0A1", token=self.tokens["bob"]), 404)
+        self.assertProblem(self.delete("/api/v1/contacts/1%0A", token=self.tokens["bob"]), 404)
+
     def test_empty_filter_values_are_refused_except_for_text(self):
         for query in ("lifecycle_stage=", "owner=", "company=", "created_at_after=", "lead_status="):
             with self.subTest(query=query):
