@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Smarketing API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components (ContactRequest / Contact): read-only fields such as `id` are
+    # required in responses and absent from requests, so generated clients neither miss nor send them.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smarketing.api.schema.postprocess"],
 }
 
 LOGGING = {

@@ -28,7 +28,9 @@ def request_serializer(record_serializer):
         (serializers.Serializer,),
         {
             "__module__": __name__,
-            "records": record_serializer(many=True, min_length=1, max_length=MAX_RECORDS),
+            # partial: a record may leave out what a create needs (it may match an existing one by external_id);
+            # each record is validated on its own and reported in its outcome.
+            "records": record_serializer(many=True, partial=True, min_length=1, max_length=MAX_RECORDS),
         },
     )
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.choices import CallableChoiceIterator
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
@@ -45,12 +46,50 @@ def _term(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.Filter):
     field_class = forms.IntegerField
 
 
 def _id(**kwargs):
-    return IdFilter(min_value=1, max_value=2**63 - 1, **kwargs)
+    return IdFilter(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, except that an empty value (`?owner=`, `?lifecycle_stage=`) is refused, not ignored, and a
+    boolean is true or false.
+
+    Only text filters take "" (and ignore it); for an id, a choice, a date or a boolean, "" is no value of the
+    parameter's type, so the schema does not allow it and the API says so instead of returning everything.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            errors = {
+                name: ["Give a value, or leave the parameter out."]
+                for name in request.query_params
+                if _takes_no_blank(filterset_class, name) and "" in request.query_params.getlist(name)
+            }
+            # django-filter reads anything but true/false ("null", "unknown") as "no filter": refuse it instead.
+            errors |= {
+                name: ["Use true or false."]
+                for name, filter_ in filterset_class.base_filters.items()
+                if isinstance(filter_, filters.BooleanFilter)
+                and any(v not in ("true", "false") for v in request.query_params.getlist(name))
+            }
+            if errors:
+                raise ValidationError(errors)
+        return super().filter_queryset(request, queryset, view)
+
+
+def _takes_no_blank(filterset_class, name: str) -> bool:
+    base = name.removesuffix("_after").removesuffix("_before").removesuffix("_min").removesuffix("_max")
+    filter_ = filterset_class.base_filters.get(name) or filterset_class.base_filters.get(base)
+    return filter_ is not None and not isinstance(filter_, filters.CharFilter)
 
 
 class UtcDateTimeField(filter_fields.IsoDateTimeField):

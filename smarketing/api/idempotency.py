@@ -6,7 +6,8 @@
 - The view then runs in a transaction that also stores its response on the key row: the change and the
   stored response commit together, so a crash can neither lose the response of a committed change nor keep
   a response for a change that rolled back.
-- A retry with the same key and the same request gets the stored response back (header Idempotent-Replayed);
+- A retry with the same key and the same request gets the stored response back, with its Location and ETag
+  (and the header Idempotent-Replayed);
   the same key with another method, path or body is refused (422).
 - Only successful (2xx) responses are kept. An error rolls the whole request back and releases the key, so the
   client may fix the request and retry with the same key.
@@ -30,7 +31,12 @@ HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 TTL = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=10)
+# Response headers stored with the body and sent again on a replay: a retried create must still say where the
+# record is and which version it has.
+REPLAYED_HEADERS = ("Location", "ETag")
 MAX_KEY_LENGTH = 255
+# Visible ASCII (0x21-0x7E): what the schema declares and _key_from() checks.
+KEY_PATTERN = r"^[!-~]+$"
 
 
 def fingerprint(request) -> str:
@@ -82,6 +88,8 @@ def _claim(user, key: str, print_: str) -> IdempotencyKey:
             )
         if row.status == IdempotencyKey.Status.DONE:
             response = Response(json.loads(row.response_body or "null"), status=row.response_status)
+            for name, value in (row.response_headers or {}).items():
+                response[name] = value
             response[REPLAY_HEADER] = "true"
             raise Replay(response)
         taken = IdempotencyKey.objects.filter(
@@ -128,7 +136,8 @@ def guard(request):
                 row.status = IdempotencyKey.Status.DONE
                 row.response_status = response.status_code
                 row.response_body = json.dumps(response.data, cls=JSONEncoder)
-                row.save(update_fields=["status", "response_status", "response_body"])
+                row.response_headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
+                row.save(update_fields=["status", "response_status", "response_body", "response_headers"])
                 kept = True
             else:
                 transaction.set_rollback(True)

@@ -52,6 +52,8 @@ class IdempotencyKey(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.TextField(blank=True)
+    # The headers a retry must see again (Location of what was created, its ETag): {"Location": "/api/..."}.
+    response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

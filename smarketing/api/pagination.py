@@ -34,7 +34,8 @@ def sort_options(view) -> dict[str, SortOption]:
 
 
 def ordering_of(request, view) -> str:
-    value = request.query_params.get("ordering") or view.default_ordering
+    value = request.query_params.get("ordering")
+    value = view.default_ordering if value is None else value  # "?ordering=" is refused, like any unknown value
     if value not in sort_options(view):
         allowed = ", ".join(sort_options(view))
         raise Problem(
@@ -88,7 +89,7 @@ class KeysetCursorPagination(BasePagination):
 
     def _limit(self, request) -> int:
         raw = request.query_params.get("limit")
-        if raw in (None, ""):
+        if raw is None:
             return DEFAULT_LIMIT
         try:
             value = int(raw)

@@ -3,8 +3,7 @@ the token security scheme and our custom serializer fields."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent, build_basic_type, get_doc
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.plumbing import ResolvedComponent, get_doc
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -38,6 +37,10 @@ PROBLEM_DESCRIPTIONS = {
     "422": "This Idempotency-Key was used with a different request.",
     "429": "Rate limit exceeded; retry after the number of seconds in Retry-After.",
 }
+
+
+# What views.records reads from If-Match: "*" or a version, quoted or not, weak or not ("3", W/"3", 3).
+IF_MATCH_PATTERN = r'^ *(\*|(W/)?"?[0-9]{1,9}"?) *$'
 
 
 class ApiAutoSchema(AutoSchema):
@@ -93,25 +96,32 @@ class ApiAutoSchema(AutoSchema):
                     {"type": "array", "items": {"type": "string", "enum": expandable}},
                     OpenApiParameter.QUERY,
                     style="form",
-                    explode=False,
-                    description="Comma-separated associations to return as objects instead of ids.",
+                    explode=True,
+                    description="Associations to return as objects instead of ids: repeat the parameter "
+                    "(expand=company&expand=owner) or separate names with commas (expand=company,owner).",
                 )
             )
         if self.method == "POST":
             params.append(
                 OpenApiParameter(
                     idempotency.HEADER,
-                    OpenApiTypes.STR,
+                    {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": idempotency.MAX_KEY_LENGTH,
+                        "pattern": idempotency.KEY_PATTERN,
+                    },
                     OpenApiParameter.HEADER,
                     description="Makes the POST safe to retry: a retry with the same key returns the first "
-                    "response (with Idempotent-Replayed: true) instead of acting twice. Keys live 24 hours.",
+                    "response (with Idempotent-Replayed: true) instead of acting twice. Keys live 24 hours. "
+                    f"1 to {idempotency.MAX_KEY_LENGTH} visible ASCII characters, such as a UUID.",
                 )
             )
         if self.method == "PATCH":
             params.append(
                 OpenApiParameter(
                     "If-Match",
-                    OpenApiTypes.STR,
+                    {"type": "string", "pattern": IF_MATCH_PATTERN},
                     OpenApiParameter.HEADER,
                     description='The ETag (version) you read, e.g. "3": the update is refused with 412 if the '
                     "record changed since.",
@@ -140,12 +150,47 @@ class SessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The UI's session (with CSRF)."}
 
 
+# Matches null and nothing else, whichever way a validator reads `nullable` (drf-spectacular's NullEnum).
+NULL = {"enum": [None]}
+
+
+def _with_null(schema: dict) -> dict:
+    """`schema` or null, as OpenAPI 3.0 reads it: `nullable` counts only beside a `type`, so a type-less schema
+    (a $ref, a oneOf, an allOf wrapper) gets null as one more alternative instead."""
+    schema = {k: v for k, v in schema.items() if k != "nullable"}
+    if "oneOf" in schema:
+        return {**schema, "oneOf": [*schema["oneOf"], NULL]}
+    alternatives = [{"$ref": schema.pop("$ref")}] if "$ref" in schema else schema.pop("allOf", [])
+    if len(alternatives) != 1:
+        alternatives = [{"allOf": alternatives}]
+    return {"oneOf": [*alternatives, NULL], **schema}
+
+
+def _fix_schema(schema):
+    if isinstance(schema, list):
+        return [_fix_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _fix_schema(value) for key, value in schema.items()}
+    if schema.get("nullable") and "type" not in schema:
+        schema = _with_null(schema)
+    if isinstance(schema.get("enum"), list) and "" in schema["enum"] and schema["enum"] != [""]:
+        # The API refuses "" for every choice (a value is cleared with null), so "" is no enum value.
+        schema["enum"] = [value for value in schema["enum"] if value != ""]
+    return schema
+
+
+def postprocess(result, generator, request, public):
+    """A SPECTACULAR_SETTINGS hook: nullable type-less schemas made explicit, blank enum values removed."""
+    return _fix_schema(result)
+
+
 class ExpandableFieldExtension(OpenApiSerializerFieldExtension):
     target_class = "smarketing.api.serializers.fields.ExpandableRelatedField"
 
     def map_serializer_field(self, auto_schema, direction):
         field = self.target
-        id_schema = build_basic_type(OpenApiTypes.INT)
+        id_schema = {"type": "integer", "minimum": 1}
         if direction == "request":
             schema = id_schema
         else:
@@ -155,8 +200,6 @@ class ExpandableFieldExtension(OpenApiSerializerFieldExtension):
                 "oneOf": [id_schema, component.ref],
                 "description": f"The id; the object itself with ?expand={name}.",
             }
-        if field.allow_null:
-            schema = {**schema, "nullable": True}
         return schema
 
 
@@ -167,8 +210,7 @@ class PropertiesFieldExtension(OpenApiSerializerFieldExtension):
         return {
             "type": "object",
             "additionalProperties": {
-                "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-                "nullable": True,
+                "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, NULL],
             },
             "description": "Custom properties by key (see /api/v1/properties/). On update, keys are merged; "
             "null removes one.",
@@ -248,11 +290,9 @@ class NamedEnumExtension(OpenApiSerializerFieldExtension):
         )
         auto_schema.registry.register_on_missing(component)
         result = {"allOf": [component.ref]}
-        if "" in enum:
-            result = {"oneOf": [component.ref, {"type": "string", "enum": [""]}]}
+        if None in enum:
+            result["nullable"] = True  # made a null alternative by postprocess()
         for key in ("readOnly", "nullable", "default"):
             if key in schema:
                 result[key] = schema[key]
-        if None in enum:
-            result["nullable"] = True
         return result

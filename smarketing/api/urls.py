@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -48,6 +49,9 @@ class RootView(ApiViewMixin, APIView):
         )
 
 
+# CSRF-exempt: it changes nothing, and otherwise a POST with a valid token (no session, no CSRF cookie) to a
+# mistyped path would get Django's HTML "CSRF verification failed" page instead of this 404.
+@csrf_exempt
 @login_not_required
 def not_found(request, *args, **kwargs):
     return plain_problem(404, "not-found", f"No API endpoint at {request.path[:200]}. See /api/docs/.")
@@ -61,5 +65,7 @@ urlpatterns = [
     path("docs/", docs.docs, name="docs"),
     re_path(r"^v1/?$", RootView.as_view(), name="root"),
     path("v1/", include(router.urls)),
-    re_path(r"^v1/.*$", not_found),
+    # [\s\S], not ".": a path with an encoded newline (%0A) must not slip through to Django's HTML 404.
+    re_path(r"^v1/[\s\S]*$", not_found),
+    re_path(r"^(?!tokens/)[\s\S]*$", not_found),  # any other unknown /api/ path (the tokens page stays HTML)
 ]

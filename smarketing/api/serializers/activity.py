@@ -24,12 +24,12 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def _targets(*, expand: bool):
-    """contact/company/deal fields: expandable on reads, plain ids on writes."""
+    """contact/company/deal fields: expandable on reads (null when the row has no such target), ids on writes."""
     if expand:
         return {
-            "contact": ExpandableRelatedField(read_only=True, expand_with=lambda: ContactSerializer),
-            "company": ExpandableRelatedField(read_only=True, expand_with=lambda: CompanySerializer),
-            "deal": ExpandableRelatedField(read_only=True, expand_with=lambda: DealSerializer),
+            "contact": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: ContactSerializer),
+            "company": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: CompanySerializer),
+            "deal": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: DealSerializer),
         }
     return {
         "contact": serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False),
@@ -104,7 +104,7 @@ class TouchpointInputSerializer(StrictSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    owner = ExpandableRelatedField(read_only=True, expand_with=lambda: UserSerializer)
+    owner = ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: UserSerializer)
     contact = _targets(expand=True)["contact"]
     company = _targets(expand=True)["company"]
     deal = _targets(expand=True)["deal"]

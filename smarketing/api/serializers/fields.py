@@ -11,7 +11,8 @@ MAX_PROPERTY_KEYS = 200
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know and read-only fields, instead of silently dropping them.
+    """Refuses fields it does not know, read-only fields and values of the wrong JSON type, instead of silently
+    dropping or converting them.
 
     A typo such as {"emial": ...} would otherwise "succeed" and lose the value.
     """
@@ -25,9 +26,24 @@ class StrictSerializer(serializers.Serializer):
                     errors[str(name)[:100]] = ["Unknown field."]
                 elif field.read_only:
                     errors[name] = ["This field is read-only."]
+                elif not _json_type_fits(field, data[name]):
+                    errors[name] = ["This value has the wrong type (see the schema)."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _json_type_fits(field, value) -> bool:
+    """The JSON type the schema declares for `field`: DRF would turn 5 into "5", "5" into 5 and 1 into True."""
+    if value is None:
+        return True  # allow_null decides
+    if isinstance(field, serializers.BooleanField):
+        return isinstance(value, bool)
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(field, serializers.CharField):
+        return isinstance(value, str)
+    return True
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
@@ -73,6 +89,29 @@ class ExpandableRelatedField(serializers.PrimaryKeyRelatedField):
         if self._expanded():
             return self.expand_with()(value, context={**self.context, "expand": ()}).data
         return value.pk
+
+
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice the record may lack (stored as ""), read and written as null: "" is not one of the choices.
+
+    An empty string is refused rather than taken as "none", so the schema's enum lists real values only and a
+    client clears the value the way every generated client can: with null.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs["choices"] = [(value, label) for value, label in kwargs["choices"] if value not in ("", None)]
+        kwargs["allow_null"] = True
+        kwargs.pop("allow_blank", None)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None:
+            # Turned into "" here (not by DRF, which would pass None through) because the column is NOT NULL.
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)
 
 
 class PropertiesField(serializers.Field):

@@ -7,9 +7,14 @@ checks permissions and uniqueness, and records history.
 from rest_framework import serializers
 
 from smarketing.accounts.models import User
-from smarketing.api.serializers.fields import ExpandableRelatedField, PropertiesField, StrictModelSerializer
+from smarketing.api.serializers.fields import (
+    ExpandableRelatedField,
+    OptionalChoiceField,
+    PropertiesField,
+    StrictModelSerializer,
+)
 from smarketing.api.serializers.reference import StageSerializer, UserSerializer
-from smarketing.crm.models import Company, Contact, Deal, DealContact, ObjectType, Stage
+from smarketing.crm.models import Company, Contact, Deal, DealContact, LeadStatus, LegalBasis, ObjectType, Stage
 
 INT32_MAX = 2**31 - 1
 RECORD_READ_ONLY = ["id", "created_at", "updated_at"]
@@ -58,6 +63,8 @@ class ContactSerializer(StrictModelSerializer):
         queryset=Company.objects.all(), expand_with=lambda: CompanySerializer, required=False, allow_null=True
     )
     owner = _owner_field()
+    lead_status = OptionalChoiceField(choices=LeadStatus.choices, required=False)
+    consent_basis = OptionalChoiceField(choices=LegalBasis.choices, required=False)
     properties = PropertiesField(object_type=ObjectType.CONTACT)
     lifecycle_reason = serializers.CharField(
         write_only=True,

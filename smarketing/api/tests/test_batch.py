@@ -163,14 +163,15 @@ class CompanyAndDealBatchTests(ApiTestCase):
             {"external_id": "d-3", "name": "No stage"},
         ]
         body = self.post("/api/v1/deals/batch/upsert", {"records": records}, token=self.tokens["bob"]).json()
-        self.assertEqual([r["status"] for r in body["results"]], ["created", "created", "rejected", "rejected"])
+        self.assertEqual([r["status"] for r in body["results"]], ["created", "created", "rejected", "created"])
         self.assertIn("external_id", body["results"][2]["errors"])
-        self.assertIn("stage", body["results"][3]["errors"])
+        # Without a stage, a deal starts in the default pipeline's first stage (as POST /deals does).
+        self.assertEqual(Deal.objects.get(external_id="d-3").stage, stages[0])
         again = self.post("/api/v1/deals/batch/upsert", {"records": records}, token=self.tokens["bob"]).json()
-        self.assertEqual([r["status"] for r in again["results"]], ["unchanged", "unchanged", "rejected", "rejected"])
+        self.assertEqual([r["status"] for r in again["results"]], ["unchanged", "unchanged", "rejected", "unchanged"])
         records[1]["amount"] = "11"
         records[0]["contacts"][0]["role"] = "decision_maker"
         third = self.post("/api/v1/deals/batch/upsert", {"records": records}, token=self.tokens["bob"]).json()
         self.assertEqual([r["status"] for r in third["results"]][:2], ["updated", "updated"])
-        self.assertEqual(Deal.objects.count(), 2)
+        self.assertEqual(Deal.objects.count(), 3)
         self.assertEqual(str(Deal.objects.get(external_id="d-2").amount), "11.00")

@@ -2,7 +2,7 @@ from smarketing.api.tests.helpers import ApiTestCase
 from smarketing.core.models import AuditEntry, Event, Origin
 from smarketing.crm import kinds as Kind
 from smarketing.crm.defaults import default_pipeline
-from smarketing.crm.models import Company, Contact, Deal, LifecycleChange, PropertyDefinition
+from smarketing.crm.models import Company, Contact, Deal, LifecycleChange, Pipeline, PropertyDefinition
 from smarketing.testing import make_company, make_contact, make_deal
 from smarketing.timeline.models import Touchpoint
 
@@ -200,8 +200,13 @@ class DealApiTests(ApiTestCase):
         contact.refresh_from_db()
         self.assertEqual(contact.lifecycle_stage, "opportunity")  # the service's rule, applied for the API too
 
-    def test_create_needs_a_stage(self):
-        self.assertProblem(self.post("/api/v1/deals/", {"name": "X"}, token=self.tokens["bob"]), 400, "stage")
+    def test_create_without_a_stage_starts_in_the_first_stage_or_needs_one(self):
+        response = self.post("/api/v1/deals/", {"name": "X"}, token=self.tokens["bob"])
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["stage"], self.stages[0].pk)
+        Deal.objects.all().delete()
+        Pipeline.objects.all().delete()  # no pipeline to default to: the stage must be given
+        self.assertProblem(self.post("/api/v1/deals/", {"name": "Y"}, token=self.tokens["bob"]), 400, "stage")
 
     def test_patch_stage_moves_with_exit_criteria(self):
         deal = make_deal(None, amount="0")

@@ -9,7 +9,6 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -17,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 
 from smarketing.api import idempotency, problems
 from smarketing.api.authentication import BearerTokenAuthentication, SessionAuthentication
+from smarketing.api.filters import FilterBackend
 from smarketing.api.pagination import KeysetCursorPagination
 from smarketing.api.permissions import TokenScopePermission
 from smarketing.api.schema import ApiAutoSchema
@@ -30,7 +30,7 @@ class ApiViewMixin:
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     pagination_class = KeysetCursorPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     schema = ApiAutoSchema()
 
     # Allow-listed ?ordering= values: public name -> NOT NULL model field (id is always allowed).
@@ -82,7 +82,8 @@ class ApiViewMixin:
 
     def expand_names(self) -> tuple[str, ...]:
         if not hasattr(self, "_expand"):
-            raw = self.request.query_params.get("expand", "") if self.request else ""
+            # Both ?expand=company,owner and ?expand=company&expand=owner (how generated clients send arrays).
+            raw = ",".join(self.request.query_params.getlist("expand")) if self.request else ""
             names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
             unknown = [n for n in names if n not in self.expandable]
             if unknown:

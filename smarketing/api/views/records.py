@@ -28,7 +28,8 @@ from smarketing.api.serializers.records import (
 from smarketing.api.views.base import ApiViewSet
 from smarketing.core.models import Origin
 from smarketing.crm import access, services
-from smarketing.crm.models import Company, Contact, Deal, DealContact
+from smarketing.crm.defaults import default_pipeline
+from smarketing.crm.models import Company, Contact, Deal, DealContact, Stage
 from smarketing.crm.services import ConflictError
 
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
@@ -262,7 +263,11 @@ class CompanyViewSet(RecordViewSet):
 @extend_schema_view(
     list=extend_schema(summary="List deals", description=PROPERTIES_FILTER_HELP),
     retrieve=extend_schema(summary="Get a deal"),
-    create=extend_schema(summary="Create a deal", description="`stage` is required; the pipeline follows from it."),
+    create=extend_schema(
+        summary="Create a deal",
+        description="The pipeline follows from `stage`; without one, the deal starts in the first stage of the "
+        "default pipeline.",
+    ),
     partial_update=extend_schema(
         summary="Update some fields of a deal",
         description="Sending `stage` moves the deal after the other fields are saved (exit criteria apply). "
@@ -294,13 +299,20 @@ class DealViewSet(RecordViewSet):
         return super().get_queryset().prefetch_related("deal_contacts")
 
     def create_record(self, data):
-        stage = data.pop("stage", None)
-        if stage is None:
-            raise ValidationError({"stage": "A deal needs a stage (its pipeline follows from it)."})
+        stage = data.pop("stage", None) or self._first_stage()
         contacts = [(link["contact"], link.get("role") or "") for link in data.pop("deal_contacts", [])]
         return services.create_deal(
             actor=self.request.user, data=data, stage=stage, contacts=contacts, origin=Origin.API
         )
+
+    @staticmethod
+    def _first_stage() -> Stage:
+        """Where a deal created without a stage starts: the default pipeline's first stage (as in the UI)."""
+        pipeline = default_pipeline()
+        stage = pipeline.stages.order_by("position").first() if pipeline else None
+        if stage is None:
+            raise ValidationError({"stage": "There is no pipeline with stages yet; give a stage."})
+        return stage
 
     def update_existing(self, obj, data, *, expected_version=None):
         if "deal_contacts" in data:
