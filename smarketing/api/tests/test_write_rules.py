@@ -85,9 +85,12 @@ class OwnerAndChoiceTests(ApiTestCase):
             with self.subTest(field=field):
                 response = self.patch(f"/api/v1/contacts/{contact.pk}/", {field: value}, token=self.tokens["bob"])
                 self.assertProblem(response, 400, field)
-        # Empty stays allowed where the field may be blank ("no lead status").
+        # "No lead status" is null in the API (an empty string is no enum value, docs/api.md).
         response = self.patch(f"/api/v1/contacts/{contact.pk}/", {"lead_status": ""}, token=self.tokens["bob"])
+        self.assertProblem(response, 400, "lead_status")
+        response = self.patch(f"/api/v1/contacts/{contact.pk}/", {"lead_status": None}, token=self.tokens["bob"])
         self.assertEqual(response.status_code, 200, response.content)
+        self.assertIsNone(response.json()["lead_status"])
 
     def test_the_service_refuses_what_a_serializer_might_let_through(self):
         contact = make_contact(self.bob)
