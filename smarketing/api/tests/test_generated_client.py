@@ -85,12 +85,17 @@ def model(api, name: str):
 
 
 @pytest.fixture
-def client(api, live_server, monkeypatch):
+def alice(live_server):
+    """An admin (every write path is open to her), with the default pipeline and teams in place."""
+    ensure_defaults()  # a transactional test flushes the rows the data migration made
+    return make_cast()["alice"]
+
+
+@pytest.fixture
+def client(api, live_server, alice, monkeypatch):
     monkeypatch.setattr(throttling, "RATE_PER_MINUTE", 1_000_000)
     cache.clear()
-    ensure_defaults()  # the default pipeline and teams (a transactional test flushes the data migration's rows)
-    cast = make_cast()
-    token = tokens.create_token(cast["alice"], name="generated client", scope="read_write")[1]
+    token = tokens.create_token(alice, name="generated client", scope="read_write")[1]
     # raise_on_unexpected_status: an answer the schema does not document fails the test.
     with api.client.AuthenticatedClient(base_url=live_server.url, token=token, raise_on_unexpected_status=True) as c:
         yield c
@@ -102,7 +107,7 @@ def ok(response, status: int = 200):
     return response.parsed
 
 
-def test_everyday_work_through_the_generated_client(api, client):
+def test_everyday_work_through_the_generated_client(api, client, alice):
     m = lambda name: model(api, name)  # noqa: E731
     for n in range(3):
         make_contact(None, email=f"seed{n}@example.com")
@@ -125,7 +130,8 @@ def test_everyday_work_through_the_generated_client(api, client):
     )
     contact = ok(
         op(api, "contacts", "v1_contacts_create").sync_detailed(
-            client=client, body=m("ContactRequest")(email="ada@acme.example", first_name="Ada", company=company.id)
+            client=client,
+            body=m("ContactRequest")(email="ada@acme.example", first_name="Ada", company=company.id, owner=alice.pk),
         ),
         201,
     )
@@ -143,6 +149,11 @@ def test_everyday_work_through_the_generated_client(api, client):
     )
     assert moved.lifecycle_stage == m("LifecycleStage").SQL
     assert Contact.objects.get(pk=contact.id).lifecycle_stage == "sql"
+
+    # expand as a generated client sends an array (expand=company&expand=owner): both are expanded.
+    expand = model(api, "V1ContactsListExpandItem")
+    listed = ok(contacts_list.sync_detailed(client=client, email="ada@acme.example", expand=list(expand))).results
+    assert (listed[0].company.name, listed[0].owner.email) == ("Acme", alice.email)
 
     # A note and a task on the contact.
     note = ok(
