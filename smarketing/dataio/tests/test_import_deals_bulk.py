@@ -1,6 +1,8 @@
 """Deal imports: re-imports, stage moves, rejections, and the same rows as crm.services.create_deal writes."""
 
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from smarketing.core.models import Event
 from smarketing.crm import kinds as Kind
@@ -168,3 +170,39 @@ class DealImportMatchesServicesTests(TempMediaMixin, TestCase):
         self.assertEqual(imported_shape, made_shape)
         by_import.refresh_from_db()
         self.assertEqual(by_import.lifecycle_stage, "opportunity")
+
+
+class DealImportQueryCountTests(TempMediaMixin, TestCase):
+    """A chunk's queries do not grow with its rows: creates with contacts to promote, then stage moves."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.cast = make_cast()
+        cls.alice = cls.cast["alice"]
+        default_pipeline()
+
+    def count(self, text: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            imp = run_csv(text, self.alice, "deal", mapping=MAPPING)
+        self.assertEqual(imp.rejected, 0, list(RejectedRow.objects.values_list("reason", flat=True)))
+        # record_touches is one bulk_create: SQLite splits it into batches by its parameter limit (~80 touches),
+        # PostgreSQL writes up to 1000 at once. Count it as the one statement it is.
+        touches = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "timeline_touchpoint"')]
+        return len(queries) - len(touches) + (1 if touches else 0)
+
+    def files(self, count: int, prefix: str) -> tuple[str, str]:
+        for n in range(count):
+            make_contact(None, email=f"{prefix}{n}@example.com", lifecycle_stage="sql")
+        header = "Id,Name,Amount,Stage,Contact\n"
+        rows = [f"{prefix}-{n},{prefix} {n},{n + 1},{{stage}},{prefix}{n}@example.com\n" for n in range(count)]
+        body = "".join(rows)
+        return header + body.format(stage="Appointment scheduled"), header + body.format(stage="Closed won")
+
+    def test_queries_per_chunk_do_not_grow_with_rows(self):
+        small_create, small_move = self.files(10, "small")
+        large_create, large_move = self.files(100, "large")
+        self.assertEqual(self.count(small_create), self.count(large_create))
+        self.assertEqual(self.count(small_move), self.count(large_move))
+        self.assertEqual(Deal.objects.filter(status="won").count(), 110)
+        self.assertEqual(DealStageChange.objects.count(), 220)
+        self.assertEqual(LifecycleChange.objects.filter(to_stage="customer").count(), 110)
