@@ -1,10 +1,11 @@
 """Deal imports: re-imports, stage moves, rejections, and the same rows as crm.services.create_deal writes."""
 
 from django.db import connection
+from django.db.models import Q
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from smarketing.core.models import Event
+from smarketing.core.models import AuditEntry, Event
 from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
@@ -137,6 +138,10 @@ class DealImportMatchesServicesTests(TempMediaMixin, TestCase):
         payload = Event.objects.get(name="deal.created", object_id=str(deal.pk)).payload
         payload = {k: v for k, v in payload.items() if k not in ("id", "created_at", "updated_at", "stage_entered_at")}
         links = list(DealContact.objects.filter(deal=deal).values_list("contact_id", "role"))
+        mine = Q(object_type="crm.deal", object_id=str(deal.pk)) | Q(
+            object_type="crm.contact", object_id=str(contact.pk)
+        )
+        audits = list(AuditEntry.objects.filter(mine).order_by("id").values_list("object_type", "action", "changes"))
         return {
             "deal": (deal.status, deal.stage_id, deal.amount, deal.owner_id, deal.version),
             "history": history,
@@ -147,6 +152,7 @@ class DealImportMatchesServicesTests(TempMediaMixin, TestCase):
             "contact_events": contact_events,
             "payload": {k: v for k, v in payload.items() if k not in ("external_id", "name")},
             "links": [(c == contact.pk, role) for c, role in links],
+            "audits": audits,
         }
 
     def test_an_imported_deal_matches_one_made_by_the_services(self):
