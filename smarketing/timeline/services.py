@@ -56,7 +56,15 @@ def build_touch(
         company = getattr(contact, "company_id", None)
     return Touchpoint(
         occurred_at=occurred_at or timezone.now(),
-        **_refs(contact=contact, company=company, deal=deal, actor=actor_user(actor), campaign=campaign),
+        # Bulk writers hold the actor as a user id; objects go through actor_user (a system actor is stored as
+        # the person it acts for, or none).
+        **_refs(
+            contact=contact,
+            company=company,
+            deal=deal,
+            actor=actor if isinstance(actor, int) else actor_user(actor),
+            campaign=campaign,
+        ),
         kind=kind,
         team=team,
         source=(source or "")[:50],

@@ -58,7 +58,8 @@ class ContactImportTests(TempMediaMixin, TestCase):
         self.assertEqual(change.changed_at, jane.created_at)
         touch = Touchpoint.objects.get(contact=jane)
         self.assertEqual(
-            (touch.kind, touch.company, touch.occurred_at), (Kind.CONTACT_CREATED, jane.company, jane.created_at)
+            (touch.kind, touch.company, touch.occurred_at, touch.actor),
+            (Kind.CONTACT_CREATED, jane.company, jane.created_at, self.alice),
         )
         self.assertEqual(touch.details, {"origin": Origin.IMPORT, "import_id": imp.pk})
         event = Event.objects.get(name="contact.created", object_id=str(jane.pk))
