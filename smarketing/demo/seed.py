@@ -239,6 +239,8 @@ def seed(
     )
     if users_created:
         out(f"Created {users_created} demo user accounts (shared password; `smarketing demo` lists them).")
+    elif demo_users:
+        out("Created no user accounts: the demo users exist already.")
     else:
         out("Created no user accounts.")
     return SeedResult(

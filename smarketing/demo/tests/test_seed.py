@@ -301,7 +301,7 @@ class SeedRunTests(TestCase):
         self.assertIn("Created 8 demo user accounts", out.getvalue())
         out = StringIO()
         call_command("seed", contacts=10, seed=9, demo_users=True, stdout=out)
-        self.assertIn("Created no user accounts.", out.getvalue())  # they exist already
+        self.assertIn("Created no user accounts: the demo users exist already.", out.getvalue())
 
     def test_seed_without_demo_users_gives_records_to_the_assignable_users(self):
         rep = User.objects.create_user("rep@example.com", "pw-rep-123456", role=Role.MEMBER)
