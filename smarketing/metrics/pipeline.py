@@ -88,7 +88,9 @@ class TeamPipeline(Metric[TeamPipelineResult]):
             grand[r["currency"]] += total
         pipelines = set(Stage.objects.filter(id__in=list(by_stage)).values_list("pipeline_id", flat=True))
         stages = []
-        for stage in Stage.objects.filter(pipeline_id__in=pipelines).select_related("pipeline").order_by(
+        # Won and lost stages hold no open deals: they would be rows of zeros.
+        open_stages = Stage.objects.filter(pipeline_id__in=pipelines, outcome=Stage.Outcome.OPEN)
+        for stage in open_stages.select_related("pipeline").order_by(
             "pipeline__position", "pipeline_id", "position"
         ):
             n, totals = by_stage.get(stage.id, (0, {}))
