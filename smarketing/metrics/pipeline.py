@@ -90,9 +90,7 @@ class TeamPipeline(Metric[TeamPipelineResult]):
         stages = []
         # Won and lost stages hold no open deals: they would be rows of zeros.
         open_stages = Stage.objects.filter(pipeline_id__in=pipelines, outcome=Stage.Outcome.OPEN)
-        for stage in open_stages.select_related("pipeline").order_by(
-            "pipeline__position", "pipeline_id", "position"
-        ):
+        for stage in open_stages.select_related("pipeline").order_by("pipeline__position", "pipeline_id", "position"):
             n, totals = by_stage.get(stage.id, (0, {}))
             weighted = {c: (a * stage.probability / 100).quantize(Decimal("1")) for c, a in totals.items()}
             stages.append(StageTotal(stage, n, _money(totals), _money(weighted)))

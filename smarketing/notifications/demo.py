@@ -30,7 +30,9 @@ def seed_notifications(people: dict[str, User | None]) -> int:
         assigner = people.get("alex") if key == "riley" else manager
         mentioner = marketer if key != "maya" else manager
         tasks = list(
-            Task.objects.filter(owner=user, completed_at__isnull=True).select_related("deal", "contact").order_by("id")[:3]
+            Task.objects.filter(owner=user, completed_at__isnull=True)
+            .select_related("deal", "contact")
+            .order_by("id")[:3]
         )
         deals = list(Deal.objects.filter(owner=user, status=DealStatus.OPEN).order_by("id")[:3])
         items = []
@@ -51,7 +53,8 @@ def seed_notifications(people: dict[str, User | None]) -> int:
                 (
                     Kind.NOTIFY_MENTIONED,
                     f"{mentioner.display_name if mentioner else 'A colleague'} mentioned you in a note on {deal}",
-                    f"@{user.display_name} the champion asked for the security questionnaire; can you send it this week?",
+                    f"@{user.display_name} the champion asked for the security questionnaire; "
+                    "can you send it this week?",
                     _path(deal),
                     mentioner,
                     deal,

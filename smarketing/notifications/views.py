@@ -96,4 +96,6 @@ def preferences(request):
             return redirect("notifications:preferences")
         current = {**current, **choices}
     rows = [(kind, current[kind.key]) for kind in kinds]
-    return render(request, "notifications/preferences.html", {"rows": rows}, status=400 if request.method == "POST" else 200)
+    return render(
+        request, "notifications/preferences.html", {"rows": rows}, status=400 if request.method == "POST" else 200
+    )

@@ -15,6 +15,7 @@ from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
 from smarketing.crm import access, summaries
 from smarketing.crm import kinds as Kind
+from smarketing.crm.mentions import mentioned_users, plain_text
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -22,7 +23,6 @@ from smarketing.crm.models import (
     Note,
     Task,
 )
-from smarketing.crm.mentions import mentioned_users, plain_text
 from smarketing.crm.sanitize import clean_html
 from smarketing.crm.services.common import (
     _fk_id,

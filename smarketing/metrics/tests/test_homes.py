@@ -63,14 +63,14 @@ class RepHomeTests(TestCase):
     def test_empty_blocks_say_what_to_do_and_link_there(self):
         html = self.client.get(reverse("home")).content.decode()
         self.assertIn("No new leads waiting for you", html)
-        self.assertIn(f'{reverse("contact_list")}?owner=none&amp;lifecycle=mql', html)
+        self.assertIn(f"{reverse('contact_list')}?owner=none&amp;lifecycle=mql", html)
         self.assertIn("You have no open deals", html)
         self.assertIn(f'href="{reverse("deal_create")}"', html)
         self.assertIn("Plan your next calls", html)
         self.assertNotIn("meeting", html.lower(), "no empty 'my meetings' block before scheduling exists")
 
     def test_new_leads_and_open_deals_with_their_next_step(self):
-        fresh = make_contact(None, first_name="Nora", last_name="New", owner=self.bob)
+        make_contact(None, first_name="Nora", last_name="New", owner=self.bob)
         worked = make_contact(None, first_name="Walt", last_name="Worked", owner=self.bob)
         services.update_record(worked, actor=self.bob, data={"lead_status": LeadStatus.CONNECTED})
         make_contact(None, first_name="Carla", last_name="Carols", owner=self.carol)
@@ -145,8 +145,12 @@ class MarketingHomeTests(TestCase):
         self.assertEqual(result.rows[0].label, "Paid ads")
 
     def test_imports_follow_the_import_visibility_rules(self):
-        Import.objects.create(object_type="contact", original_name="mia.csv", encoding="utf-8", delimiter=",", created_by=self.mia)
-        Import.objects.create(object_type="contact", original_name="bob.csv", encoding="utf-8", delimiter=",", created_by=self.bob)
+        Import.objects.create(
+            object_type="contact", original_name="mia.csv", encoding="utf-8", delimiter=",", created_by=self.mia
+        )
+        Import.objects.create(
+            object_type="contact", original_name="bob.csv", encoding="utf-8", delimiter=",", created_by=self.bob
+        )
         html = self.client.get(reverse("home")).content.decode()
         self.assertIn("mia.csv", html)
         self.assertIn("Waiting for column mapping", html)  # the status in words
@@ -167,7 +171,9 @@ class MarketingHomeTests(TestCase):
         few = queries(self.client, reverse("home"))
         for i in range(10):
             make_contact(None, first_source=["paid", "email", "social"][i % 3])
-            Import.objects.create(object_type="contact", original_name=f"{i}.csv", encoding="utf-8", delimiter=",", created_by=self.mia)
+            Import.objects.create(
+                object_type="contact", original_name=f"{i}.csv", encoding="utf-8", delimiter=",", created_by=self.mia
+            )
         cache.clear()
         with self.assertNumQueries(few):
             self.client.get(reverse("home"))
@@ -204,7 +210,7 @@ class ManagerHomeTests(TestCase):
         self.assertEqual(result.totals[0].amount, 3500)
         self.assertEqual([(r.owner, r.deals) for r in result.reps], [(self.bob, 2), (self.carol, 1)])
         html = self.client.get(reverse("home")).content.decode()
-        self.assertIn(f'{reverse("deal_list")}?status=open&amp;stage={first.pk}', html)
+        self.assertIn(f"{reverse('deal_list')}?status=open&amp;stage={first.pk}", html)
         self.assertIn("$3,500", html)
         self.assertNotIn("$9,999", html)
 

@@ -1,10 +1,14 @@
 """In a real browser: the bell shows the unread count, the center marks one read (htmx) and then all."""
 
+import os
+import tempfile
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-SHOTS = "/tmp/smarketing-shots"
+# Screenshots for a person to look at (not compared by the test).
+SHOTS = os.path.join(tempfile.gettempdir(), "smarketing-shots")
 
 
 @pytest.mark.browser

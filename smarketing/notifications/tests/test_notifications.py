@@ -36,7 +36,9 @@ class NotifyTests(TestCase):
 
     def test_stores_and_emails_once_when_the_kind_defaults_to_email(self):
         with self.captureOnCommitCallbacks(execute=True):
-            n = notify(self.bob, kind=TASK, title="Carol assigned you a task", body="Call Ada", url="/tasks/", actor=self.carol)
+            n = notify(
+                self.bob, kind=TASK, title="Carol assigned you a task", body="Call Ada", url="/tasks/", actor=self.carol
+            )
         self.assertEqual(n.email_state, EmailState.PENDING)
         self.assertEqual(DBTaskResult.objects.count(), 1)
         run_jobs()
@@ -140,9 +142,7 @@ class CenterViewTests(TestCase):
         self.assertIn(f'hx-get="{reverse("notifications:bell")}" hx-trigger="load"', page)
 
     def test_the_bell_caps_its_count(self):
-        Notification.objects.bulk_create(
-            [Notification(user=self.bob, kind=TASK, title=f"n{i}") for i in range(120)]
-        )
+        Notification.objects.bulk_create([Notification(user=self.bob, kind=TASK, title=f"n{i}") for i in range(120)])
         with self.assertNumQueries(3):  # session, user, the capped count
             response = self.client.get(reverse("notifications:bell"))
         self.assertContains(response, ">99+</span>")
@@ -199,7 +199,9 @@ class CenterViewTests(TestCase):
         page = self.client.get(reverse("notifications:preferences"))
         self.assertContains(page, "A colleague assigns me a task")
         self.assertContains(page, f'name="kind-{TASK}" value="email" checked')
-        response = self.client.post(reverse("notifications:preferences"), {f"kind-{TASK}": "app", f"kind-{MENTION}": "email"})
+        response = self.client.post(
+            reverse("notifications:preferences"), {f"kind-{TASK}": "app", f"kind-{MENTION}": "email"}
+        )
         self.assertRedirects(response, reverse("notifications:preferences"))
         self.assertEqual(Preference.objects.get(user=self.bob, kind=TASK).email, False)
         entry = AuditEntry.objects.get(object_type="accounts.user", object_id=str(self.bob.pk))
@@ -256,7 +258,9 @@ class ProducerTests(TestCase):
         note = services.add_note(self.contact, body_html="<p>@Bob can you call?</p>", actor=self.carol)
         self.assertEqual(list(Notification.objects.values_list("user", flat=True)), [self.bob.pk])
         services.update_note(note, actor=self.carol, body_html="<p>@Bob can you call? cc @Mia</p>")
-        self.assertEqual(sorted(Notification.objects.values_list("user", flat=True)), sorted([self.bob.pk, self.mia.pk]))
+        self.assertEqual(
+            sorted(Notification.objects.values_list("user", flat=True)), sorted([self.bob.pk, self.mia.pk])
+        )
 
     def test_a_plain_email_address_is_not_a_mention(self):
         services.add_note(self.contact, body_html="<p>Write to bob@example.com</p>", actor=self.carol)
