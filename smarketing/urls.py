@@ -13,6 +13,7 @@ urlpatterns = [
     path("jobs/", include("smarketing.jobs.urls")),
     path("webhooks/", include("smarketing.webhooks.urls")),
     path("privacy/", include("smarketing.privacy.urls")),
+    path("notifications/", include("smarketing.notifications.urls")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]
