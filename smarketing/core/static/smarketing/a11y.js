@@ -104,6 +104,28 @@
     }, 0);
   });
 
+  // A region that scrolls sideways (a wide table on a phone, the board) must be reachable by keyboard so its
+  // hidden part can be scrolled into view (2.1.1): make it a focusable, named region when it does scroll.
+  function scrollRegions(root) {
+    (root || document).querySelectorAll(".table-wrap, .board, .job-code").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+      var hasFocusable = el.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (scrolls && !hasFocusable && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("role", "region");
+        if (!el.hasAttribute("aria-label") && !el.hasAttribute("aria-labelledby")) {
+          var section = el.closest("section[aria-labelledby]");
+          var heading = section && document.getElementById(section.getAttribute("aria-labelledby"));
+          el.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") + "scrollable table");
+        }
+      }
+    });
+  }
+  scrollRegions();
+  var resizeTimer = null;
+  window.addEventListener("resize", function () { clearTimeout(resizeTimer); resizeTimer = setTimeout(scrollRegions, 200); });
+  document.addEventListener("htmx:afterSettle", function () { scrollRegions(); });
+
   // Tab lists (role=tablist): Left/Right (and Home/End) move between tabs and select them, as in the ARIA
   // Authoring Practices; only the selected tab is in the Tab order, so Tab goes on to its panel.
   function tabsOf(list) { return Array.prototype.slice.call(list.querySelectorAll("[role='tab']")); }
