@@ -79,7 +79,9 @@ def make_world():
     company = make_company(None, name="Initech", domain="initech.example", owner=cast["bob"])
     contact = make_contact(None, first_name="Peter", last_name="Gibbons", company=company, owner=cast["bob"])
     deal = make_deal(None, name="Initech renewal", company=company, owner=cast["bob"], contacts=[contact])
-    services.add_note(contact, body_html="<p>Prefers <a href='https://initech.example'>email</a>.</p>", actor=cast["bob"])
+    services.add_note(
+        contact, body_html="<p>Prefers <a href='https://initech.example'>email</a>.</p>", actor=cast["bob"]
+    )
     services.log_activity(contact, kind="call", summary="Intro call", outcome="Connected", actor=cast["bob"])
     services.create_task(actor=cast["bob"], title="Send the proposal", contact=contact)
     return cast, contact, company, deal

@@ -23,7 +23,7 @@ class ErrorPageTests(TestCase):
         response = self.client.get("/no-such-page/")
         self.assertEqual(response.status_code, 404)
         self.assertTemplateUsed(response, "404.html")
-        self.assertContains(response, "<h1 id=\"error-heading\">Page not found</h1>", status_code=404, html=False)
+        self.assertContains(response, '<h1 id="error-heading">Page not found</h1>', status_code=404, html=False)
         self.assertContains(response, 'aria-label="Main"', status_code=404)  # the sidebar navigation
         self.assertContains(response, f'href="{reverse("contact_list")}"', status_code=404)
         self.assertContains(response, "Skip to main content", status_code=404)
