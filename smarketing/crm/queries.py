@@ -355,7 +355,7 @@ def company_filter() -> Filter:
 
 def source_filter() -> Filter:
     def apply(qs, raw):
-        if not re.fullmatch(r"[\w .:/-]{1,50}", raw):
+        if not re.fullmatch(r"[\w .:/()&+,'-]{1,50}", raw):
             raise BadValue(f"{raw!r} is not a source")
         return qs.filter(first_source=raw)
 
