@@ -55,6 +55,8 @@ def _label(model, name: str, properties: dict) -> str:
         return "Contact added"
     if name == "first_source":
         return "Original source"
+    if name == "external_id":
+        return "External ID"
     try:
         field = model._meta.get_field(ALIASES.get(name, name).removesuffix("_id"))
     except FieldDoesNotExist:
