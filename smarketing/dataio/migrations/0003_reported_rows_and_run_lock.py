@@ -5,41 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dataio', '0002_send_events'),
+        ("dataio", "0002_send_events"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='import',
-            name='runner',
+            model_name="import",
+            name="runner",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='import',
-            name='unknown_sources',
+            model_name="import",
+            name="unknown_sources",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='import',
-            name='warned',
+            model_name="import",
+            name="warned",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name='ReportedRow',
+            name="ReportedRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_number', models.PositiveIntegerField()),
-                ('outcome', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('unchanged', 'Unchanged')], max_length=10)),
-                ('object_id', models.BigIntegerField(null=True)),
-                ('label', models.CharField(blank=True, max_length=255)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('import_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reported_rows', to='dataio.import')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("row_number", models.PositiveIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("created", "Created"), ("updated", "Updated"), ("unchanged", "Unchanged")],
+                        max_length=10,
+                    ),
+                ),
+                ("object_id", models.BigIntegerField(null=True)),
+                ("label", models.CharField(blank=True, max_length=255)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                (
+                    "import_run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reported_rows", to="dataio.import"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('import_run', 'row_number'), name='reported_row_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("import_run", "row_number"), name="reported_row_unique")
+                ],
             },
         ),
     ]
