@@ -12,7 +12,7 @@ from smarketing.core.audit import actor_user
 from smarketing.core.models import Origin
 from smarketing.crm import access
 from smarketing.crm.models import DealStatus, PropertyDefinition
-from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.normalize import company_search_key, normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
 from smarketing.crm.services.common import assignable_users
 from smarketing.crm.sources import normalize_source
@@ -83,6 +83,19 @@ def duplicate_reason(row: int, identity: tuple[str, str]) -> str:
     )
 
 
+def identities(object_type: str, values: dict) -> list[tuple[str, str]]:
+    """What makes two contact (or company) rows of one file the same record; deals have their own (DealPlanner)."""
+    keys = [("external_id", values["external_id"])] if values.get("external_id") else []
+    if object_type == "contact":
+        if values.get("email"):
+            keys.insert(0, ("email", values["email"]))
+    elif values.get("domain"):
+        keys.append(("domain", values["domain"]))
+    elif values.get("name"):
+        keys.append(("name", company_search_key(values["name"])))
+    return keys
+
+
 def all_attnames(model) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]
 
@@ -114,7 +127,7 @@ class Job:
         self.summary_source = f"Import #{imp.pk}" if imp.pk else "Import"
         # Identity (("email", "a@b.com"), ("external_id", "17"), ...) -> the row that imported it, for the rows
         # of committed chunks: a later row with the same identity is a duplicate, not an update of the first.
-        # Bounded like the company cache; after a resume it starts empty (documented in docs/import.md).
+        # Bounded like the company cache; a resume fills it again from the rows before the resume point.
         self.seen: dict[tuple[str, str], int] = {}
 
     SEEN_LIMIT = 500_000

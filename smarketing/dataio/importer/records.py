@@ -19,7 +19,14 @@ from smarketing.crm.lifecycle_rules import lifecycle_move
 from smarketing.crm.models import Company, Contact, LifecycleChange, LifecycleStage
 from smarketing.crm.normalize import company_search_key, contact_search_keys, email_domain
 from smarketing.dataio.importer.bulk import Table, fetch
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, duplicate_reason
+from smarketing.dataio.importer.context import (
+    ChunkResult,
+    Job,
+    Writes,
+    all_attnames,
+    duplicate_reason,
+    identities,
+)
 from smarketing.timeline.models import Team
 
 CONTACT_ATTNAMES = all_attnames(Contact)
@@ -330,10 +337,7 @@ class ContactPlanner(Planner):
         self.writes.flush()
 
     def row(self, record, values: dict) -> None:
-        email, ext = values.get("email"), values.get("external_id")
-        keys = [("email", email)] if email else []
-        if ext:
-            keys.append(("external_id", ext))
+        keys = identities("contact", values)
         earlier = self.job.duplicate_of(self.result, keys)
         if earlier is not None:
             self.result.reject(record, duplicate_reason(*earlier))
@@ -540,12 +544,7 @@ class CompanyPlanner(Planner):
         self.by_name.setdefault(state["name_key"], state)
 
     def row(self, record, values: dict) -> None:
-        ext, domain = values.get("external_id"), values.get("domain")
-        keys = [("external_id", ext)] if ext else []
-        if domain:
-            keys.append(("domain", domain))
-        elif values.get("name"):
-            keys.append(("name", company_search_key(values["name"])))
+        keys = identities("company", values)
         earlier = self.job.duplicate_of(self.result, keys)
         if earlier is not None:
             self.result.reject(record, duplicate_reason(*earlier))

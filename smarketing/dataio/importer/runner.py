@@ -25,7 +25,7 @@ from smarketing.core.threads import in_background
 from smarketing.crm.models import ObjectType
 from smarketing.dataio.csvfile import FileProblem, Record, Rows
 from smarketing.dataio.importer import liveness
-from smarketing.dataio.importer.context import UNKNOWN_SOURCE, WARNINGS, ChunkResult, Job, Writes
+from smarketing.dataio.importer.context import UNKNOWN_SOURCE, WARNINGS, ChunkResult, Job, Writes, identities
 from smarketing.dataio.importer.deals import DealPlanner, Stages
 from smarketing.dataio.importer.records import CompanyPlanner, ContactPlanner
 from smarketing.dataio.models import Import, RejectedRow, ReportedRow
@@ -189,7 +189,14 @@ def _run(imp: Import, progress) -> None:
         raise FileProblem("The file's columns changed since it was mapped; upload it again.")
     context = _context(imp)
     # Read and parse the next chunks in a thread while this one writes (no database access in the thread).
-    chunks = in_background(_cleaned_chunks(rows, job, skip=imp.next_row), name="import-reader")
+    # On a resume, the rows before the resume point that were imported still count for duplicates (rows they
+    # rejected do not); read here, because the reader thread does not touch the database.
+    earlier_rejected = None
+    if imp.next_row and imp.object_type != ObjectType.DEAL:
+        earlier_rejected = set(RejectedRow.objects.filter(import_run=imp).values_list("row_number", flat=True))
+    chunks = in_background(
+        _cleaned_chunks(rows, job, skip=imp.next_row, earlier_rejected=earlier_rejected), name="import-reader"
+    )
     if _can_pipeline(imp):
         while True:
             leftover = Pipeline(imp, job, context, progress).run(chunks)
@@ -210,13 +217,26 @@ def _run(imp: Import, progress) -> None:
 Cleaned = tuple[Record, dict, list[str]]  # a row, its parsed values, the problems found
 
 
-def _cleaned_chunks(rows: Rows, job: Job, *, skip: int) -> Iterator[list[Cleaned]]:
-    """Chunks of parsed rows after the first `skip` (those were committed before a crash or restart)."""
+def _cleaned_chunks(rows: Rows, job: Job, *, skip: int, earlier_rejected: set | None = None) -> Iterator[list[Cleaned]]:
+    """Chunks of parsed rows after the first `skip` (those were committed before a crash or restart).
+
+    With `earlier_rejected` (a resume of contacts or companies), the skipped rows that were imported are parsed
+    once more, only to remember their identities, so a later duplicate of one is still reported as such.
+    """
     chunk: list[Cleaned] = []
     index = 0
     for record in rows:
         index += 1
         if index <= skip:
+            if (
+                earlier_rejected is not None
+                and not record.problem
+                and record.row_number not in earlier_rejected
+                and len(job.seen) < job.SEEN_LIMIT
+            ):
+                values, _ = job.clean(record.cells)
+                for identity in identities(job.object_type, values):
+                    job.seen.setdefault(identity, record.row_number)
             continue
         if record.problem:
             chunk.append((record, {}, [record.problem]))

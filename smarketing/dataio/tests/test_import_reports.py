@@ -276,6 +276,30 @@ class DuplicateRowTests(TempMediaMixin, TestCase):
         self.assertIn("Duplicate of row 5: both rows have the email p3@example.com", RejectedRow.objects.get().reason)
         self.assertEqual(Contact.objects.get(email="p3@example.com").first_name, "Person")
 
+    def test_a_duplicate_of_a_row_before_the_resume_point_is_still_a_duplicate(self):
+        lines = "".join(f"r{i}@example.com,Person {i}\n" for i in range(10))
+        text = "Email,Full Name\n" + lines + "not-an-email,X\nR2@example.com,Later\n"
+        original, calls = runner.write_chunk, {"n": 0}
+
+        def crash_second_chunk(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("power cut")
+            return original(*args, **kwargs)
+
+        with mock.patch.object(runner, "CHUNK_SIZE", 5):
+            imp = prepare(text.encode(), self.cast["alice"])
+            services.set_mapping(imp, imp.mapping)
+            runner.start(imp, self.cast["alice"])
+            with mock.patch.object(runner, "write_chunk", crash_second_chunk), self.assertRaises(RuntimeError):
+                runner.run(imp.pk)
+            Import.objects.filter(pk=imp.pk).update(status=Import.Status.QUEUED)
+            imp = runner.run(imp.pk)
+        self.assertEqual(totals(imp), (10, 0, 0, 2))
+        reasons = dict(imp.rejected_rows.values_list("row_number", "reason"))
+        self.assertTrue(reasons[13].startswith("Duplicate of row 4: both rows have the email r2@example.com"))
+        self.assertEqual(Contact.objects.get(email="r2@example.com").first_name, "Person")
+
     def test_duplicate_companies_and_deals(self):
         imp = run_csv("Name,Website\nAcme,acme.com\nAcme Inc,https://www.acme.com/\n", self.cast["alice"], "company")
         self.assertEqual(totals(imp), (1, 0, 0, 1))
