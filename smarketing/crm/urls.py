@@ -32,9 +32,7 @@ urlpatterns = [
     path("deals/<int:pk>/move/", records.deal_move, name="deal_move"),
     path("deals/<int:pk>/delete/", lists.deal_delete, name="deal_delete"),
     path("deals/<int:pk>/contacts/", records.deal_contact_add, name="deal_contact_add"),
-    path(
-        "deals/<int:pk>/contacts/<int:contact_id>/remove/", records.deal_contact_remove, name="deal_contact_remove"
-    ),
+    path("deals/<int:pk>/contacts/<int:contact_id>/remove/", records.deal_contact_remove, name="deal_contact_remove"),
     # Shared record actions: <kind> is contact, company or deal
     path("<str:kind>/<int:pk>/timeline/", records.timeline_partial, name="timeline_partial"),
     path("<str:kind>/<int:pk>/activity/", records.log_activity, name="log_activity"),

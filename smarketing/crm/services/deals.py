@@ -34,10 +34,11 @@ from smarketing.timeline.services import record_touch
 
 
 class ExitCriteriaError(ValidationError):
-    """A deal may not leave its stage before these fields are filled; `criteria` names them (as stored in
-    Stage.exit_criteria: "amount", "contacts", "custom.key"), so the UI can link to where each is filled."""
+    """A deal may not leave its stage before these fields are filled; `criteria` holds (criterion, label) of
+    each (criterion as stored in Stage.exit_criteria: "amount", "contacts", "custom.key"), so the UI can link
+    to where each is filled in."""
 
-    criteria: list[str] = []
+    criteria: list[tuple[str, str]] = []
 
 
 @transaction.atomic
@@ -143,7 +144,7 @@ def move_deal_stage(
                 f"Before leaving “{from_stage.name}”, fill in: {', '.join(label for _, label in missing)}.",
                 code="exit_criteria",
             )
-            error.criteria = [name for name, _ in missing]
+            error.criteria = missing
             raise error
     reason = (reason or "").strip()
     if to_stage.outcome == Stage.Outcome.LOST and not reason:

@@ -35,7 +35,7 @@ def deal_contact_add(request, pk: int):
     access.require(request.user, "edit", deal)  # refuse before judging the form: no errors for a 403
     form = DealContactForm(request.POST)
     if form.is_valid():
-        contact, role = form.cleaned_data["contact"], form.cleaned_data["role"]
+        contact, role = form.cleaned_data["q"], form.cleaned_data["role"]
         try:
             link = services.add_deal_contact(deal, contact, role=role, actor=request.user)
         except ValidationError as exc:
@@ -72,10 +72,14 @@ def change_owner(request, kind: str, pk: int):
     before = obj.owner_id
     if owner is None and before is None or owner is not None and owner.pk == before:
         return response
-    services.update_record(obj, actor=request.user, data={"owner": owner.pk if owner else None})
-    undo = undo_offer(request, "owner", kind=kind, pk=obj.pk, before=before, after=owner.pk if owner else None)
+    updated = services.update_record(obj, actor=request.user, data={"owner": owner.pk if owner else None})
     who = owner.display_name if owner else "nobody (unassigned)"
-    return add_toast(request, response, f"Owner of “{obj}” set to {who}.", **undo)
+    message = f"Owner of “{obj}” set to {who}."
+    if not access.can(request.user, "reassign", updated):
+        # A member who hands a record over may not take it back: an Undo here would only be refused.
+        return add_toast(request, response, f"{message} Only {who} or a manager can change it now.")
+    undo = undo_offer(request, "owner", kind=kind, pk=obj.pk, before=before, after=owner.pk if owner else None)
+    return add_toast(request, response, message, **undo)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -124,13 +124,16 @@ class DealMoveForm(forms.Form):
 class DealContactForm(forms.Form):
     """Put a contact on a deal: picked by email with type-ahead suggestions (crm.forms.ContactEmailField)."""
 
-    contact = ContactEmailField(required=True, label="Contact")
+    # Named "q": the type-ahead (crm lists' record_lookup, /lookup/contact/) reads the typed term from q.
+    q = ContactEmailField(required=True, label="Contact")
     role = forms.ChoiceField(choices=DealContact.Role.choices, initial=DealContact.Role.DECISION_MAKER, label="Role")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "id_deal_contact_%s")
         super().__init__(*args, **kwargs)
-        self.fields["contact"].widget.attrs.update(list="deal-contact-options", **{"hx-target": "#deal-contact-options"})
+        self.fields["q"].widget.attrs.update(
+            list="deal-contact-options", **{"hx-target": "#deal-contact-options"}
+        )
 
 
 class OwnerForm(forms.Form):

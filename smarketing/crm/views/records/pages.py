@@ -282,7 +282,7 @@ def _exit_criteria(deal: Deal, stage: Stage, defs: list[PropertyDefinition]) -> 
             except FieldDoesNotExist:  # a criterion naming a removed field no longer applies
                 continue
         met = name not in unmet
-        criteria.append({"label": label, "met": met, "fix": None if met else criterion_fix(deal, name)})
+        criteria.append({"label": label, "met": met, "fix": None if met else criterion_fix(deal, name, label)})
     return criteria
 
 
