@@ -131,9 +131,7 @@ class DealContactForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "id_deal_contact_%s")
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget.attrs.update(
-            list="deal-contact-options", **{"hx-target": "#deal-contact-options"}
-        )
+        self.fields["q"].widget.attrs.update(list="deal-contact-options", **{"hx-target": "#deal-contact-options"})
 
 
 class OwnerForm(forms.Form):
