@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
+from smarketing.core.toasts import add_toast, toast_payload
 from smarketing.crm import access, services
 from smarketing.crm.models import Deal, DealStatus, Pipeline, Stage
-from smarketing.core.toasts import add_toast, toast_payload
 from smarketing.crm.views.records.common import exit_fixes, get_record, money, safe_next, undo_offer, wants_json
 from smarketing.crm.views.records.forms import DealMoveForm
 from smarketing.crm.views.records.pages import render_deal
