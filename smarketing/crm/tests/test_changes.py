@@ -311,6 +311,7 @@ def test_a_rep_adds_a_contact_to_a_deal_and_moves_it_past_the_exit_criterion(liv
     stages = list(default_pipeline().stages.order_by("position"))
     make_contact(None, email="dana.decider@initech.example", first_name="Dana", last_name="Decider")
     deal = make_deal(None, name="Initech renewal", stage=stages[0], owner=cast["bob"])
+    theirs = make_deal(None, name="Carol's account", stage=stages[2], owner=cast["carol"])
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # The refused move answers 400 on purpose; any other console error fails the test.
@@ -352,6 +353,8 @@ def test_a_rep_adds_a_contact_to_a_deal_and_moves_it_past_the_exit_criterion(liv
     toast = page.locator("#toasts .toast-item", has_text="Moved “Initech renewal” to Qualified to buy.")
     expect(toast).to_be_visible()
     expect(toast.get_by_role("button", name="Undo")).to_be_visible()
+    lock = page.locator(f"#deal-card-{theirs.pk} .deal-lock")
+    expect(lock).to_have_attribute("title", "Only Carol Manager (the owner) or a manager can move this deal.")
     _screenshot(page, "records-board-1280.png")
     deal.refresh_from_db()
     assert deal.stage_id == stages[1].pk
