@@ -342,6 +342,11 @@ def test_a_rep_adds_a_contact_to_a_deal_and_moves_it_past_the_exit_criterion(liv
     expect(page.locator("#toasts")).to_contain_text("Added Dana Decider to “Initech renewal” as Decision maker.")
     expect(page.locator("#deal-contacts")).to_contain_text("Dana Decider")
     expect(page.locator(".criteria-list .met")).to_contain_text("Contacts")
+    # A quick action through htmx confirms in the same live region.
+    page.fill("#id_note_body", "Dana signs off on the budget.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#toasts")).to_contain_text("Note added.")
+    expect(page.locator("#timeline-list")).to_contain_text("Dana signs off on the budget.")
     _screenshot(page, "records-deal-1280.png", full_page=True)
 
     # Back on the board the card now moves, and the toast offers an Undo.
