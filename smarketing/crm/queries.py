@@ -209,7 +209,7 @@ def resolve_contact(text: str) -> Contact:
 
 
 def suggest_companies(term: str, limit: int = 10) -> list[Company]:
-    term = _search_term(term)
+    term = search_term(term)
     if not term:
         return []
     found = list(Company.objects.filter(prefix_q("name_key", term)).order_by("name_key", "id")[:limit])
@@ -222,7 +222,7 @@ def suggest_companies(term: str, limit: int = 10) -> list[Company]:
 
 
 def suggest_contacts(term: str, limit: int = 10) -> list[Contact]:
-    term = _search_term(term)
+    term = search_term(term)
     if not term:
         return []
     qs = Contact.objects.order_by("email")
@@ -235,7 +235,8 @@ def suggest_contacts(term: str, limit: int = 10) -> list[Contact]:
 # Search
 
 
-def _search_term(q: str) -> str:
+def search_term(q: str) -> str:
+    """What a search box means: lowercased, spaces collapsed, at most SEARCH_MAX characters."""
     return " ".join((q or "").lower().split())[:SEARCH_MAX]
 
 
@@ -549,7 +550,7 @@ def build_list(kind: str, user, params, *, users: list[User] | None = None, defi
     messages = []
     qs = model.objects.for_user(user, "view").select_related(*related)
 
-    q = _search_term(params.get("q", ""))
+    q = search_term(params.get("q", ""))
     if q:
         qs = search(qs, q)
     sort_key = params.get("sort", "newest")
