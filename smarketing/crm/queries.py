@@ -113,7 +113,24 @@ class RecordList:
         return any(f.value for f in self.filters if f.more)
 
     def page(self, cursor: str | None, size: int = PAGE_SIZE) -> Page:
-        return keyset_page(self.queryset, self.sort, cursor, size)
+        if not self.q:
+            return keyset_page(self.queryset, self.sort, cursor, size)
+        # A search finds the page's keys on narrow rows first, then loads those rows with their relations.
+        # In one query PostgreSQL joins company and owner to every candidate before it sorts (5,800 "freya"s:
+        # 40,000 buffers, 180 ms under load); narrow, a dense prefix ("s") is filtered inside the covering sort
+        # index (crm migration 0007) and a selective one sorts bare keys.
+        columns = [name.lstrip("-") for name in self.sort.fields]
+        keys = keyset_page(self.queryset.select_related(None).only(*columns), self.sort, cursor, size)
+        keys.rows = rows_in_order(self.queryset, [row.pk for row in keys.rows])
+        return keys
+
+
+def rows_in_order(qs: QuerySet, ids: list[int]) -> list:
+    """The rows of `qs` with these primary keys, in the order of `ids` (one query; none for no ids)."""
+    if not ids:
+        return []
+    found = {row.pk: row for row in qs.order_by().filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ class Group:
 
 
 def _group(kind: str, title: str, qs: QuerySet, list_name: str, term: str, shown: int) -> Group:
-    rows = list(qs.order_by("-id")[: shown + 1])
+    # Keys first, then rows (as RecordList.page does): the joins apply to the few rows shown, not to every match.
+    ids = list(qs.order_by("-id").values_list("pk", flat=True)[: shown + 1])
+    rows = queries.rows_in_order(qs, ids)
     return Group(kind, title, rows[:shown], len(rows) > shown, f"{reverse(list_name)}?{urlencode({'q': term})}")
 
 
