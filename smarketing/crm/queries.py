@@ -121,15 +121,18 @@ class RecordList:
         # index (crm migration 0007) and a selective one sorts bare keys.
         columns = [name.lstrip("-") for name in self.sort.fields]
         keys = keyset_page(self.queryset.select_related(None).only(*columns), self.sort, cursor, size)
-        keys.rows = rows_in_order(self.queryset, [row.pk for row in keys.rows])
+        model, *_, related = LISTS[self.kind]
+        keys.rows = rows_in_order(model.objects.select_related(*related), [row.pk for row in keys.rows])
         return keys
 
 
-def rows_in_order(qs: QuerySet, ids: list[int]) -> list:
-    """The rows of `qs` with these primary keys, in the order of `ids` (one query; none for no ids)."""
+def rows_in_order(base: QuerySet, ids: list[int]) -> list:
+    """The rows with these primary keys (already found through the access and search conditions), read from
+    `base` (the model's queryset with its relations, *without* those conditions: carried along, the candidate
+    array would be hashed again for 50 rows), in the order of `ids`. One query; none for no ids."""
     if not ids:
         return []
-    found = {row.pk: row for row in qs.order_by().filter(pk__in=ids)}
+    found = {row.pk: row for row in base.filter(pk__in=ids)}
     return [found[pk] for pk in ids if pk in found]
 
 

@@ -33,10 +33,10 @@ class Group:
     list_url: str
 
 
-def _group(kind: str, title: str, qs: QuerySet, list_name: str, term: str, shown: int) -> Group:
+def _group(kind: str, title: str, found: QuerySet, rows: QuerySet, list_name: str, term: str, shown: int) -> Group:
     # Keys first, then rows (as RecordList.page does): the joins apply to the few rows shown, not to every match.
-    ids = list(qs.order_by("-id").values_list("pk", flat=True)[: shown + 1])
-    rows = queries.rows_in_order(qs, ids)
+    ids = list(found.order_by("-id").values_list("pk", flat=True)[: shown + 1])
+    rows = queries.rows_in_order(rows, ids)
     return Group(kind, title, rows[:shown], len(rows) > shown, f"{reverse(list_name)}?{urlencode({'q': term})}")
 
 
@@ -45,13 +45,23 @@ def find(user, raw: str, shown: int) -> tuple[str, list[Group]]:
     term = queries.search_term(raw)
     if not term:
         return "", []
-    contacts = queries.search_contacts(Contact.objects.for_user(user, "view").select_related("company", "owner"), term)
-    companies = queries.search_companies(Company.objects.for_user(user, "view").select_related("owner"), term)
-    deals = queries.search_deals(Deal.objects.for_user(user, "view").select_related("stage", "company", "owner"), term)
+    contacts = queries.search_contacts(Contact.objects.for_user(user, "view"), term)
+    companies = queries.search_companies(Company.objects.for_user(user, "view"), term)
+    deals = queries.search_deals(Deal.objects.for_user(user, "view"), term)
     groups = [
-        _group("contact", "Contacts", contacts, "contact_list", term, shown),
-        _group("company", "Companies", companies, "company_list", term, shown),
-        _group("deal", "Deals", deals, "deal_list", term, shown),
+        _group(
+            "contact",
+            "Contacts",
+            contacts,
+            Contact.objects.select_related("company", "owner"),
+            "contact_list",
+            term,
+            shown,
+        ),
+        _group("company", "Companies", companies, Company.objects.select_related("owner"), "company_list", term, shown),
+        _group(
+            "deal", "Deals", deals, Deal.objects.select_related("stage", "company", "owner"), "deal_list", term, shown
+        ),
     ]
     for deal in groups[2].rows:
         deal.amount_display = money(deal.amount, deal.currency)
