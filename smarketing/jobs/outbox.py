@@ -22,8 +22,8 @@ How it works:
   Database outages (OperationalError, InterfaceError) are not poison: they fail the run, which replays later.
 - Wake-up. After a commit that published events, each consumer gets a run enqueued (debounced to one per
   WAKE_DEBOUNCE per process); a periodic sweep catches whatever that missed.
-- Pruning. Events are deleted once every registered consumer is past them, they are older than settings.OUTBOX_RETENTION_DAYS and no
-  row refers to them (a webhook delivery still in its log, a dead letter).
+- Pruning. Events are deleted once every registered consumer is past them, they are older than
+  settings.OUTBOX_RETENTION_DAYS and no row refers to them (a webhook delivery still in its log, a dead letter).
 """
 
 import logging
