@@ -234,6 +234,8 @@ LOGGING = {
 PAGE_SIZE = env_int("PAGE_SIZE", 50, minimum=5)
 MAX_IMPORT_MB = env_int("SMARKETING_MAX_IMPORT_MB", 200, minimum=1)
 JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 14, minimum=1)
+# Outbox events are kept at least this long after every consumer has handled them (replays, debugging).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7, minimum=1)
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 
 # `smarketing serve` (gunicorn): defaults for its options.
