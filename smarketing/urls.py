@@ -8,6 +8,7 @@ handler403 = "smarketing.core.errors.permission_denied"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("smarketing.accounts.urls")),
+    path("settings/", include("smarketing.accounts.settings_urls")),
     path("api/", include("smarketing.api.urls")),
     path("import/", include("smarketing.dataio.urls")),
     path("jobs/", include("smarketing.jobs.urls")),

@@ -134,3 +134,9 @@ def require_write(user: Any) -> None:
 def require_log_activity(user: Any) -> None:
     if not can_log_activity(user):
         raise PermissionDenied("Read-only users cannot log activities, notes or tasks.")
+
+
+def require_manager_or_admin(user: Any, message: str = "Only admins and managers can open this page.") -> None:
+    """Settings pages managers may read (users, teams, pipelines); changing them stays `require_admin`."""
+    if not is_manager_or_admin(user):
+        raise PermissionDenied(message)
