@@ -87,7 +87,7 @@ class UserForm(ServiceErrorsMixin, forms.Form):
                 label=label,
                 required=False,
                 max_length=100,
-                widget=forms.TextInput(attrs={"placeholder": "09:00-17:00"}),
+                widget=forms.TextInput(attrs={"placeholder": "Not working"}),
             )
 
     def hour_fields(self):
