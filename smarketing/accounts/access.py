@@ -9,7 +9,8 @@ and touchpoints. Nothing else skips a check: no flag turns checks off, no stand-
 | rule                            | admin | manager | member                    | read-only | inactive | system |
 |---------------------------------|-------|---------|---------------------------|-----------|----------|--------|
 | `is_admin` (settings, jobs, …)  | yes   | no      | no                        | no        | no       | yes    |
-| `is_manager_or_admin`           | yes   | yes     | no                        | no        | no       | yes    |
+| `is_manager_or_admin` (reading  | yes   | yes     | no                        | no        | no       | yes    |
+|   the settings pages)           |       |         |                           |           |          |        |
 | `can_write` (write at all)      | yes   | yes     | yes                       | no        | no       | yes    |
 | `can_log_activity`: notes,      | yes   | yes     | yes, also on records      | no        | no       | yes    |
 |   tasks, logged calls/emails/   |       |         | owned by others (the CRM  |           |          |        |

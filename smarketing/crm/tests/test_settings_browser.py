@@ -12,7 +12,6 @@ from smarketing.crm.models import Pipeline
 from smarketing.testing import PASSWORD, make_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = "/tmp/settings-shots"
 
 
 def login(page, base, email, password=PASSWORD):
@@ -34,7 +33,8 @@ def stage_names(page):
     return page.locator("[data-stage-row] td:nth-child(2)").all_inner_texts()
 
 
-def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser, settings):
+def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser, settings, tmp_path):
+    shots = tmp_path  # screenshots at 1280 and 390 px, for a person to look at
     settings.SITE_URL = live_server.url
     cast = make_cast()
     base = live_server.url
@@ -66,9 +66,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
         add.locator("button[type=submit]").click()
         expect(page.locator(".messages")).to_contain_text(f"Added the stage {name}")
     assert stage_names(page) == ["Intro call", "Won", "Lost"]
-    expect(page.locator("#stage-%d" % pipeline.stages.get(name="Intro call").pk)).to_contain_text(
-        "At least one contact"
-    )
+    expect(page.locator(f"#stage-{pipeline.stages.get(name='Intro call').pk}")).to_contain_text("At least one contact")
     intro = pipeline.stages.get(name="Intro call")
     assert intro.exit_criteria == ["contacts"] and intro.target_days == 7
 
@@ -79,7 +77,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
         lost_row.locator(".stage-handle").drag_to(won_row, target_position={"x": 10, "y": 2})
     assert stage_names(page) == ["Intro call", "Lost", "Won"]
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=f"{SHOTS}/pipeline-1280.png", full_page=True)
+    page.screenshot(path=f"{shots}/pipeline-1280.png", full_page=True)
     page.get_by_role("button", name="Move Lost down").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -95,7 +93,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
     page.click("text=Send the invitation")
     expect(page.locator("table")).to_contain_text("Nora Newrep")
     expect(page.locator("table")).to_contain_text("Invited")
-    page.screenshot(path=f"{SHOTS}/users-1280.png", full_page=True)
+    page.screenshot(path=f"{shots}/users-1280.png", full_page=True)
     assert len(mail.outbox) == 1
     link = re.search(r"http\S+/accounts/invite/\S+", mail.outbox[0].body).group(0)
 
@@ -105,7 +103,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
     newcomer_errors = watch_console(newcomer)
     newcomer.goto(link)
     expect(newcomer.locator("h1")).to_have_text("Welcome to Smarketing")
-    newcomer.screenshot(path=f"{SHOTS}/invite-390.png", full_page=True)
+    newcomer.screenshot(path=f"{shots}/invite-390.png", full_page=True)
     newcomer.fill("input[name=new_password1]", "nora-sets-a-good-one-9")
     newcomer.fill("input[name=new_password2]", "nora-sets-a-good-one-9")
     newcomer.click("text=Set password and log in")
@@ -134,7 +132,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
             ("properties", "/settings/properties/"),
         ):
             page.goto(base + path)
-            page.screenshot(path=f"{SHOTS}/{name}-{width}.png", full_page=True)
+            page.screenshot(path=f"{shots}/{name}-{width}.png", full_page=True)
     assert errors == [] and newcomer_errors == []
 
 
