@@ -286,7 +286,7 @@ def remove_stage(stage: Stage, *, actor, move_to: Stage | None = None, origin: s
     """
     require_admin(actor, ADMINS_ONLY)
     current = Stage.objects.select_for_update().select_related("pipeline").get(pk=stage.pk)
-    deals = list(Deal.objects.select_for_update().filter(stage=current).select_related("company"))
+    deals = list(Deal.objects.select_for_update().filter(stage=current))
     if deals and move_to is None:
         raise ValidationError(
             f"{len(deals)} deal{'s are' if len(deals) != 1 else ' is'} in “{current.name}”. Choose the stage "
@@ -364,7 +364,7 @@ def update_lifecycle_settings(*, actor, values: dict[str, dict], origin: str = O
     unknown = set(values) - set(LifecycleStage.values)
     if unknown:
         raise ValidationError(f"Unknown lifecycle stages: {', '.join(sorted(unknown))}.")
-    current = LifecycleStageSetting.objects.select_for_update().by_stage()
+    current = LifecycleStageSetting.objects.select_for_update(of=("self",)).by_stage()
     teams = {t.pk: t for t in UserTeam.objects.all()}
     changed = 0
     for stage, wanted in values.items():
