@@ -27,6 +27,13 @@ from smarketing.core.models import Origin
 DEFAULT_TEAMS = [("Marketing", TeamKind.MARKETING), ("Sales", TeamKind.SALES), ("RevOps", TeamKind.REVOPS)]
 ADMINS_ONLY = "Only admins can manage users and teams."
 USER_FIELDS = ("full_name", "role", "team", "time_zone", "working_hours")
+AUDIT_NAMES = {
+    "full_name": "name",
+    "role": "role",
+    "team": "team",
+    "time_zone": "time zone",
+    "working_hours": "working hours",
+}
 
 
 def ensure_default_teams() -> dict[str, Team]:
@@ -124,14 +131,16 @@ def resend_invitation(user: User, *, actor) -> None:
     record_audit(actor=actor, action="invite_resent", obj=user, object_repr=user.email)
 
 
-def _lock_active_admins() -> list[int]:
+def _lock_active_admins() -> set[int]:
     # Locks every active admin row, so two admins demoting each other at the same moment cannot both succeed
     # and leave nobody (SQLite serialises writers anyway; on PostgreSQL this is what makes the check hold).
-    return list(User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).values_list("pk", flat=True))
+    # Taken before the edited user's own row, in id order, so two such writes queue instead of deadlocking.
+    admins = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).order_by("pk")
+    return set(admins.values_list("pk", flat=True))
 
 
-def _require_another_admin(user: User, what: str) -> None:
-    if user.role == Role.ADMIN and user.is_active and set(_lock_active_admins()) <= {user.pk}:
+def _require_another_admin(user: User, what: str, admins: set[int]) -> None:
+    if user.role == Role.ADMIN and user.is_active and admins <= {user.pk}:
         raise ValidationError(
             f"{user} is the last active admin and cannot be {what}. Make someone else an admin first."
         )
@@ -154,6 +163,7 @@ def update_user(user: User, *, actor, data: dict) -> User:
     unknown = set(data) - set(USER_FIELDS)
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    admins = _lock_active_admins()
     current = User.objects.select_for_update().get(pk=user.pk)
     clean = dict(data)
     errors = {}
@@ -173,16 +183,17 @@ def update_user(user: User, *, actor, data: dict) -> User:
     if errors:
         raise ValidationError(errors)
     if clean.get("role", current.role) != Role.ADMIN:
-        _require_another_admin(current, "made a " + Role(clean["role"]).label.lower())
-    changes = {}
+        _require_another_admin(current, "made a " + Role(clean["role"]).label.lower(), admins)
+    changes, changed = {}, []
     for name, value in clean.items():
         attname = "team_id" if name == "team" else name
         old = getattr(current, attname)
         if old != value:
-            changes[name] = (_label(name, old), _label(name, value))
+            changes[AUDIT_NAMES[name]] = (_label(name, old), _label(name, value))
             setattr(current, attname, value)
+            changed.append(name)
     if changes:
-        current.save(update_fields=[("team" if n == "team" else n) for n in changes])
+        current.save(update_fields=changed)
         record_audit(actor=actor, action="update", obj=current, changes=changes, object_repr=current.email)
     return current
 
@@ -191,12 +202,13 @@ def update_user(user: User, *, actor, data: dict) -> User:
 def deactivate_user(user: User, *, actor) -> User:
     """Stop a user from logging in or using API tokens; their records and history stay as they are."""
     require_admin(actor, ADMINS_ONLY)
+    admins = _lock_active_admins()
     current = User.objects.select_for_update().get(pk=user.pk)
     if current.pk == getattr(actor, "pk", None):
         raise ValidationError("You cannot deactivate yourself; ask another admin.")
     if not current.is_active:
         return current
-    _require_another_admin(current, "deactivated")
+    _require_another_admin(current, "deactivated", admins)
     current.is_active = False
     current.save(update_fields=["is_active"])
     record_audit(

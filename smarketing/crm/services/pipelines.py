@@ -61,12 +61,13 @@ def criteria_labels(criteria: list[str], choices: list[tuple[str, str]] | None =
 
 def _audit_values(stage_or_data) -> dict:
     get = stage_or_data.get if isinstance(stage_or_data, dict) else lambda k: getattr(stage_or_data, k)
+    # Keyed and valued in words: the audit log shows these as they are.
     return {
         "name": get("name"),
         "probability": f"{get('probability')} %",
-        "team": Stage.Team(get("team")).label,
-        "target_days": get("target_days") if get("target_days") is not None else "",
-        "exit_criteria": ", ".join(criteria_labels(get("exit_criteria"))),
+        "responsible team": Stage.Team(get("team")).label,
+        "target days": get("target_days") if get("target_days") is not None else "",
+        "exit criteria": ", ".join(criteria_labels(get("exit_criteria"))),
         "outcome": Stage.Outcome(get("outcome")).label,
     }
 

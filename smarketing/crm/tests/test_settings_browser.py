@@ -118,6 +118,14 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
     login(newcomer, base, "newrep@example.com", "nora-sets-a-good-one-9")
     context.close()
 
+    # A custom property's key is suggested from its label, and kept once typed by hand.
+    page.goto(base + "/settings/properties/")
+    page.fill("input[name=label]", "Deal size (€) / Région")
+    expect(page.locator("input[name=key]")).to_have_value("deal_size_region")
+    page.fill("input[name=key]", "size")
+    page.fill("input[name=label]", "Deal size")
+    expect(page.locator("input[name=key]")).to_have_value("size")
+
     # A few more pages at both widths, for the eye.
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})

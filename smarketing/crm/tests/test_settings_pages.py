@@ -108,7 +108,7 @@ class PipelineTests(TestCase):
         intro = pipeline.stages.get(name="Intro")
         self.assertEqual((intro.exit_criteria, intro.target_days, intro.probability), (["contacts", "amount"], 7, 20))
         entry = AuditEntry.objects.get(object_type="crm.stage", object_id=str(intro.pk))
-        self.assertEqual(entry.changes["exit_criteria"], [None, "At least one contact, Amount"])
+        self.assertEqual(entry.changes["exit criteria"], [None, "At least one contact, Amount"])
         self.assertEqual(entry.object_repr, "Intro (Partner pipeline)")
         page = self.client.get(reverse("settings_pipeline", args=[pipeline.pk]))
         self.assertContains(page, "At least one contact, Amount")
@@ -175,7 +175,7 @@ class PipelineTests(TestCase):
         self.assertRedirects(response, reverse("settings_pipeline", args=[stage.pipeline_id]))
         entry = AuditEntry.objects.get(object_type="crm.stage", action="update")
         self.assertEqual(entry.changes["name"], ["Appointment scheduled", "First call"])
-        self.assertEqual(entry.changes["exit_criteria"], ["At least one contact", ""])
+        self.assertEqual(entry.changes["exit criteria"], ["At least one contact", ""])
 
     def test_removing_a_stage_with_deals_asks_where_they_go(self):
         pipeline = default_pipeline()
