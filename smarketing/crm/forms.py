@@ -476,7 +476,11 @@ class PropertyDefinitionForm(forms.Form):
     )
     # A plain text box: the model's SlugField would allow capitals and "-", which the service refuses.
     key = forms.CharField(
-        max_length=50, help_text="Lowercase letters, digits and _, starting with a letter. Used in imports and the API."
+        max_length=50,
+        help_text=(
+            "Suggested from the label. Lowercase letters, digits and _, starting with a letter. "
+            "Used in imports and the API."
+        ),
     )
 
     object_type = forms.ChoiceField(label="Record type", choices=ObjectType.choices)
