@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "smarketing.campaigns",
     "smarketing.crm",
     "smarketing.timeline",
+    "smarketing.notifications",
     "smarketing.jobs",
     "smarketing.dataio",
     "smarketing.api",
@@ -71,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "smarketing.core.toasts.pending_toasts",
             ],
         },
     }

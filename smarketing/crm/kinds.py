@@ -4,6 +4,7 @@ Collected by the timeline's catalogue (smarketing/timeline/kinds.py). The second
 the pillars not built yet; see INTERIM_KINDS.
 """
 
+from smarketing.notifications.catalogue import NotificationKind
 from smarketing.timeline.kinds import TouchKind
 from smarketing.timeline.models import Team, Touchpoint
 
@@ -23,6 +24,25 @@ MEETING_LOGGED = "meeting_logged"
 NOTE_ADDED = "note_added"
 TASK_CREATED = "task_created"
 TASK_COMPLETED = "task_completed"
+TASK_REOPENED = "task_reopened"
+
+# What the CRM tells people (smarketing/notifications): declared here, sent by crm.services.activities.
+NOTIFY_TASK_ASSIGNED = "task_assigned"
+NOTIFY_MENTIONED = "mentioned_in_note"
+NOTIFICATION_KINDS = [
+    NotificationKind(
+        NOTIFY_TASK_ASSIGNED,
+        "A colleague assigns me a task",
+        "When someone else creates a task for you or hands one of theirs to you.",
+        email_default=True,
+    ),
+    NotificationKind(
+        NOTIFY_MENTIONED,
+        "A colleague mentions me in a note",
+        "When a note says @ and your name or email address.",
+        email_default=True,
+    ),
+]
 
 
 def attach_note_bodies(touches: list[Touchpoint]) -> None:
@@ -56,6 +76,7 @@ CRM_KINDS = [
     TouchKind(NOTE_ADDED, "Note", Team.SALES, template="crm/kinds/note_added.html", decorate=attach_note_bodies),
     TouchKind(TASK_CREATED, "Task created", Team.SALES),
     TouchKind(TASK_COMPLETED, "Task completed", Team.SALES),
+    TouchKind(TASK_REOPENED, "Task reopened", Team.SALES),
 ]
 
 # ---------------------------------------------------------------------------------------------------------

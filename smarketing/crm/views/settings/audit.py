@@ -46,21 +46,6 @@ AUDIT_LINKS = {
     "accounts.user": "settings_user",
     "accounts.team": "settings_team",
 }
-# The words for the actions the settings pages record; other actions show as written until the audit log
-# gets its catalogue of labels.
-ACTION_LABELS = {
-    "create": "Created",
-    "update": "Changed",
-    "delete": "Deleted",
-    "invite": "Invited",
-    "invite_resent": "Invitation re-sent",
-    "invite_accepted": "Accepted the invitation",
-    "password_reset": "Reset the password",
-    "deactivate": "Deactivated",
-    "reactivate": "Reactivated",
-    "reassign": "Records reassigned",
-    "reorder": "Stages reordered",
-}
 AUDIT_ORDER = SortOption("Newest first", ("-at", "-id"))
 _TYPE_RE = re.compile(r"^[a-z_]{1,30}\.[a-z_]{1,30}$")
 
@@ -109,7 +94,6 @@ def audit_log(request):
         entry.change_rows = [(field, _audit_value(pair[0]), _audit_value(pair[1])) for field, pair in _pairs(entry)]
         link = AUDIT_LINKS.get(entry.object_type)
         entry.link = reverse(link, args=[entry.object_id]) if link and entry.object_id.isdigit() else ""
-        entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
         entry.type_label = TYPE_LABELS.get(entry.object_type, entry.object_type)
     context = {
         "page": page,
