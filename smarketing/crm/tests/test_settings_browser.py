@@ -57,14 +57,14 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
     add.locator("input[name=target_days]").fill("7")
     add.get_by_label("At least one contact").check()
     add.locator("button[type=submit]").click()
-    expect(page.locator(".messages")).to_contain_text("Added the stage Intro call")
+    expect(page.locator("#toasts")).to_contain_text("Added the stage Intro call")
     for name, outcome, probability in (("Won", "won", "100"), ("Lost", "lost", "0")):
         add = page.locator("#add-stage")
         add.locator("input[name=name]").fill(name)
         add.locator("input[name=probability]").fill(probability)
         add.locator("select[name=outcome]").select_option(outcome)
         add.locator("button[type=submit]").click()
-        expect(page.locator(".messages")).to_contain_text(f"Added the stage {name}")
+        expect(page.locator("#toasts")).to_contain_text(f"Added the stage {name}")
     assert stage_names(page) == ["Intro call", "Won", "Lost"]
     expect(page.locator(f"#stage-{pipeline.stages.get(name='Intro call').pk}")).to_contain_text("At least one contact")
     intro = pipeline.stages.get(name="Intro call")
@@ -108,7 +108,7 @@ def test_admin_sets_up_a_pipeline_and_invites_a_user(live_server, page, browser,
     newcomer.fill("input[name=new_password2]", "nora-sets-a-good-one-9")
     newcomer.click("text=Set password and log in")
     expect(newcomer).to_have_url(base + "/")
-    expect(newcomer.locator(".messages")).to_contain_text("Welcome, Nora Newrep")
+    expect(newcomer.locator("#toasts")).to_contain_text("Welcome, Nora Newrep")
     assert User.objects.get(email="newrep@example.com").check_password("nora-sets-a-good-one-9")
 
     # The link is spent; logging in with the new password works.
