@@ -5,10 +5,8 @@ pages.py    the lists with search, filters and keyset pages; type-ahead lookups
 bulk.py     bulk actions on selected rows: assign, lifecycle move, delete, CSV export
 edit.py     create and edit pages
 merge.py    delete (with confirmation) and merge
-admin.py    admin pages: custom properties and the audit log
 """
 
-from smarketing.crm.views.lists.admin import audit_log, property_delete, property_list
 from smarketing.crm.views.lists.bulk import company_bulk, contact_bulk, deal_bulk
 from smarketing.crm.views.lists.edit import (
     company_create,
@@ -28,7 +26,6 @@ from smarketing.crm.views.lists.merge import (
 from smarketing.crm.views.lists.pages import company_list, contact_list, deal_list, record_lookup
 
 __all__ = [
-    "audit_log",
     "company_bulk",
     "company_create",
     "company_delete",
@@ -46,7 +43,5 @@ __all__ = [
     "deal_delete",
     "deal_edit",
     "deal_list",
-    "property_delete",
-    "property_list",
     "record_lookup",
 ]
