@@ -90,6 +90,12 @@ def make_world():
 def main_pages(contact, company, deal) -> list[str]:
     return [
         reverse("home"),
+        reverse("home_tab", args=["rep"]),
+        reverse("home_tab", args=["marketing"]),
+        reverse("home_tab", args=["manager"]),
+        reverse("notifications:list"),
+        reverse("notifications:preferences"),
+        reverse("search") + "?q=a",
         reverse("contact_list"),
         reverse("company_list"),
         reverse("deal_list"),
