@@ -29,7 +29,7 @@ class Command(BaseCommand):
         users = ensure_demo_users()
         if not Contact.objects.exists():
             self.stdout.write(f"Loading demo data ({contacts} contacts)...")
-            call_command("seed", contacts=contacts, seed=42, stdout=self.stdout)
+            call_command("seed", contacts=contacts, seed=42, demo_users=True, stdout=self.stdout)
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for user in users:
             self.stdout.write(f"  {user.email:<28} {user.team} / {user.get_role_display()}")
