@@ -214,6 +214,9 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10, m
 LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 50, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 API_MAX_BAD_TOKENS_PER_IP = env_int("API_MAX_BAD_TOKENS_PER_IP", 20, minimum=1)
+# Password-reset emails per account and requests per address within LOGIN_LOCKOUT_MINUTES (the form is public).
+PASSWORD_RESET_MAX_PER_ACCOUNT = env_int("PASSWORD_RESET_MAX_PER_ACCOUNT", 3, minimum=1)
+PASSWORD_RESET_MAX_PER_IP = env_int("PASSWORD_RESET_MAX_PER_IP", 20, minimum=1)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smarketing API",

@@ -1,4 +1,5 @@
-"""Brute-force protection for the two ways to prove who you are: the login form and API tokens.
+"""Brute-force protection for the ways to prove who you are (the login form, API tokens) and for the one public
+form that sends email (password reset).
 
 Failures are counted in Django's default cache (shared across web processes when CACHE_REDIS_URL is set; per
 process otherwise). A counter lives for LOGIN_LOCKOUT_MINUTES from its first failure; reaching its limit locks
@@ -96,3 +97,22 @@ def bad_token_wait(ip: str) -> int:
 
 def bad_token(ip: str) -> None:
     _fail(_ip_key("token", ip), settings.API_MAX_BAD_TOKENS_PER_IP)
+
+
+# -- password-reset emails -----------------------------------------------------------------------------------
+
+
+def reset_requested(email: str, ip: str) -> tuple[bool, int]:
+    """Count one password-reset request. Returns (send, wait): `wait` > 0 when this address asked too often
+    (the page answers 429); `send` is False when this account already had its share of emails in the window
+    (the page answers as if it sent one, so nobody learns whether the account exists or floods its inbox)."""
+    ip_key = _ip_key("reset", ip)
+    wait = _wait(ip_key)
+    if wait:
+        return False, wait
+    _fail(ip_key, settings.PASSWORD_RESET_MAX_PER_IP)
+    account_key = _account_key(email).replace(":account:", ":reset:")
+    if _wait(account_key):
+        return False, 0
+    _fail(account_key, settings.PASSWORD_RESET_MAX_PER_ACCOUNT)
+    return True, 0

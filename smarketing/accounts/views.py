@@ -7,11 +7,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from smarketing.accounts import services
+from smarketing.accounts import services, throttle
 from smarketing.accounts.access import is_admin, require_admin, require_manager_or_admin
 from smarketing.accounts.forms import InviteForm, LoginForm, TeamForm, TeamMembersForm, UserForm
 from smarketing.accounts.hours import summary
@@ -67,6 +68,12 @@ class PasswordResetView(auth_views.PasswordResetView):
         return {"site_url": settings.SITE_URL, "hours": settings.PASSWORD_RESET_TIMEOUT // 3600}
 
     def form_valid(self, form):
+        send, wait = throttle.reset_requested(form.cleaned_data["email"], throttle.client_ip(self.request))
+        if wait:
+            form.add_error(None, throttle.locked_message(wait).replace("failed attempts", "reset requests"))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        if not send:  # this account had its share: the same answer as a sent email
+            return HttpResponseRedirect(self.get_success_url())
         self.extra_email_context = self.get_extra_email_context()
         return super().form_valid(form)
 

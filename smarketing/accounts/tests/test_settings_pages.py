@@ -210,6 +210,23 @@ class PasswordResetTests(TestCase):
             self.assertContains(self.client.get(link, follow=True), "This link no longer works")
         self.assertTrue(User.objects.get(pk=self.cast["bob"].pk).check_password(PASSWORD))
 
+    def test_an_account_gets_only_its_share_of_reset_emails_and_the_page_answers_the_same(self):
+        for _ in range(settings.PASSWORD_RESET_MAX_PER_ACCOUNT + 2):
+            response = self.client.post(reverse("password_reset"), {"email": "bob@example.com"})
+            self.assertRedirects(response, reverse("password_reset_done"))
+        self.assertEqual(len(mail.outbox), settings.PASSWORD_RESET_MAX_PER_ACCOUNT)
+        # Another account is not held back by bob's share.
+        self.client.post(reverse("password_reset"), {"email": "carol@example.com"})
+        self.assertEqual(mail.outbox[-1].to, ["carol@example.com"])
+
+    def test_an_address_that_asks_too_often_gets_429_and_sends_nothing_more(self):
+        with self.settings(PASSWORD_RESET_MAX_PER_IP=4):
+            for n in range(4):
+                self.client.post(reverse("password_reset"), {"email": f"nobody{n}@example.com"})
+            response = self.client.post(reverse("password_reset"), {"email": "bob@example.com"})
+        self.assertContains(response, "Too many reset requests", status_code=429)
+        self.assertEqual(mail.outbox, [])
+
 
 class UserEditTests(TestCase):
     @classmethod
