@@ -36,6 +36,11 @@ urlpatterns = [
     path("<str:kind>/<int:pk>/activity/", records.log_activity, name="log_activity"),
     path("<str:kind>/<int:pk>/note/", records.add_note, name="add_note"),
     path("<str:kind>/<int:pk>/task/", records.add_task, name="add_task"),
+    # Saved list views and column choices: <kind> is contact, company or deal
+    path("lists/<str:kind>/views/", lists.view_create, name="list_view_create"),
+    path("lists/<str:kind>/columns/", lists.columns_save, name="list_columns"),
+    path("lists/views/<int:pk>/", lists.view_update, name="list_view_update"),
+    path("lists/views/<int:pk>/delete/", lists.view_delete, name="list_view_delete"),
     # Tasks
     path("tasks/", records.task_list, name="task_list"),
     path("tasks/<int:pk>/complete/", records.task_complete, name="task_complete"),

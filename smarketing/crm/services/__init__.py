@@ -39,6 +39,7 @@ from smarketing.crm.services.deals import (
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
 from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
 from smarketing.crm.services.properties import define_property, delete_property, update_property
+from smarketing.crm.services.saved_views import create_view, delete_view, save_columns, update_view
 from smarketing.crm.services.records import (
     assign_owner,
     create_company,
@@ -69,19 +70,23 @@ __all__ = [
     "create_contact",
     "create_deal",
     "create_task",
+    "create_view",
     "define_property",
     "delete_note",
     "delete_property",
     "delete_record",
     "delete_task",
+    "delete_view",
     "log_activity",
     "merge_records",
     "missing_exit_criteria",
     "move_deal_stage",
+    "save_columns",
     "set_search_keys",
     "team_of",
     "update_property",
     "update_record",
     "update_note",
     "update_task",
+    "update_view",
 ]

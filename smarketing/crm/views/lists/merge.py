@@ -8,7 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from smarketing.crm import access, queries, services
 from smarketing.crm.models import LIFECYCLE_ORDER, ObjectType, PropertyDefinition
-from smarketing.crm.views.lists.common import KINDS, Kind, custom_display
+from smarketing.crm.columns import custom_display
+from smarketing.crm.views.lists.common import KINDS, Kind
 
 
 @require_http_methods(["GET", "POST"])
