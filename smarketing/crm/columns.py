@@ -49,8 +49,11 @@ def _clip(text) -> str:
     return format_html('<span title="{}">{}</span>', text, text) if text else ""
 
 
-def _link(name: str, pk: int, text) -> str:
-    return format_html('<a href="{}">{}</a>', reverse(name, args=[pk]), text)
+def _link(name: str, pk: int, text, sub="") -> str:
+    """The name cell: a link to the record, and a muted second line (a contact's email, a deal's company) that
+    saves a column at 1280 px and titles the card on a phone."""
+    link = format_html('<a href="{}">{}</a>', reverse(name, args=[pk]), text)
+    return format_html('{}<div class="cell-sub">{}</div>', link, sub) if sub else link
 
 
 def _owner(obj) -> str:
@@ -80,8 +83,10 @@ def _stage(deal) -> str:
 
 
 CONTACT_COLUMNS = [
-    Column("name", "Name", lambda c: _link("contact_detail", c.pk, c.full_name or c.email), "name", default=True),
-    Column("email", "Email", lambda c: c.email, "email", "cell-wrap", default=True),
+    Column(
+        "name", "Name", lambda c: _link("contact_detail", c.pk, c.full_name or c.email, c.email), "name", default=True
+    ),
+    Column("email", "Email", lambda c: c.email, "email", "cell-wrap"),
     Column("company", "Company", _company, css="cell-clip", default=True),
     Column(
         "lifecycle",
@@ -126,7 +131,13 @@ COMPANY_COLUMNS = [
     Column("created", "Created", lambda c: _datetime(c.created_at), "newest", default=True),
 ]
 DEAL_COLUMNS = [
-    Column("name", "Deal", lambda d: _link("deal_detail", d.pk, d.name), "name", default=True),
+    Column(
+        "name",
+        "Deal",
+        lambda d: _link("deal_detail", d.pk, d.name, d.company.name if d.company_id else ""),
+        "name",
+        default=True,
+    ),
     Column("stage", "Stage", _stage, default=True),
     Column(
         "amount",
@@ -137,7 +148,7 @@ DEAL_COLUMNS = [
         default=True,
     ),
     Column("close_date", "Close date", lambda d: _date(d.close_date) or DASH, "close", default=True),
-    Column("company", "Company", _company, css="cell-clip", default=True),
+    Column("company", "Company", _company, css="cell-clip"),
     Column("owner", "Owner", _owner, css="cell-clip", default=True),
     Column("in_stage", "In stage since", lambda d: _datetime(d.stage_entered_at), "stage_age", default=True),
     Column("status", "Status", lambda d: d.get_status_display()),
