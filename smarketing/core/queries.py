@@ -4,7 +4,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -35,6 +35,8 @@ def _encode(values: list) -> str:
     def conv(v):
         if isinstance(v, datetime):
             return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
         if isinstance(v, Decimal):
             return {"dec": str(v)}
         if isinstance(v, uuid.UUID):
@@ -58,6 +60,11 @@ def _decode(token: str) -> list | None:
         if isinstance(v, dict) and "dt" in v:
             try:
                 v = datetime.fromisoformat(v["dt"])
+            except (TypeError, ValueError):
+                return None
+        elif isinstance(v, dict) and "d" in v:
+            try:
+                v = date.fromisoformat(v["d"])
             except (TypeError, ValueError):
                 return None
         elif isinstance(v, dict) and "dec" in v:

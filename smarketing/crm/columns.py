@@ -64,7 +64,10 @@ def _company(obj) -> str:
     if not obj.company_id:
         return ""
     return format_html(
-        '<a href="{}" title="{}">{}</a>', reverse("company_detail", args=[obj.company_id]), obj.company.name, obj.company.name
+        '<a href="{}" title="{}">{}</a>',
+        reverse("company_detail", args=[obj.company_id]),
+        obj.company.name,
+        obj.company.name,
     )
 
 

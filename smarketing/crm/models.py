@@ -457,6 +457,10 @@ class SavedView(models.Model):
     def shared(self) -> bool:
         return self.team_id is not None
 
+    def list_params(self) -> list[tuple[str, str]]:
+        """The stored parameters as pairs, for a link to the list (the list validates them again)."""
+        return [(name, value) for name, value in self.params]
+
 
 class ListColumns(models.Model):
     """The columns, in order, one user chose for one list."""

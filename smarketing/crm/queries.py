@@ -65,7 +65,12 @@ def reverse_sort(key: str) -> str:
 CONTACT_SORTS = _sorts(
     ("name", "Last name A–Z", ("last_key", "id"), "Last name Z–A"),
     ("email", "Email A–Z", ("email", "id"), "Email Z–A"),
-    ("lifecycle", "Lifecycle changed, latest first", ("-lifecycle_changed_at", "-id"), "Lifecycle changed, earliest first"),
+    (
+        "lifecycle",
+        "Lifecycle changed, latest first",
+        ("-lifecycle_changed_at", "-id"),
+        "Lifecycle changed, earliest first",
+    ),
     ("fit", "Highest fit score", ("-fit_score", "-id"), "Lowest fit score"),
     ("engagement", "Highest engagement score", ("-engagement_score", "-id"), "Lowest engagement score"),
     # last_touch_at is empty until a contact's first touch; those contacts come last either way.
@@ -133,12 +138,12 @@ class RecordList:
     def page(self, cursor: str | None, size: int = PAGE_SIZE) -> Page:
         return keyset_page(self.queryset, self.sort, cursor, size)
 
-    def total(self, page: Page, cap: int = TOTAL_CAP) -> int:
+    def total(self, page: Page, cap: int | None = None) -> int:
         """The list's row count, exact up to `cap` (cap + 1 means "more than cap"); free when one page holds
         the whole list."""
         if not page.has_previous and page.next_cursor is None:
             return len(page.rows)
-        return capped_count(self.queryset, cap)
+        return capped_count(self.queryset, TOTAL_CAP if cap is None else cap)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -7,83 +7,102 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('campaigns', '0001_initial'),
-        ('crm', '0006_company_text_filter_indexes'),
+        ("accounts", "0001_initial"),
+        ("campaigns", "0001_initial"),
+        ("crm", "0006_company_text_filter_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListColumns',
+            name="ListColumns",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('contact', 'Contact'), ('company', 'Company'), ('deal', 'Deal')], max_length=10)),
-                ('columns', models.JSONField(default=list)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("contact", "Contact"), ("company", "Company"), ("deal", "Deal")], max_length=10
+                    ),
+                ),
+                ("columns", models.JSONField(default=list)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'list columns',
+                "verbose_name_plural": "list columns",
             },
         ),
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('contact', 'Contact'), ('company', 'Company'), ('deal', 'Deal')], max_length=10)),
-                ('name', models.CharField(max_length=80)),
-                ('params', models.JSONField(blank=True, default=list)),
-                ('columns', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("contact", "Contact"), ("company", "Company"), ("deal", "Deal")], max_length=10
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("params", models.JSONField(blank=True, default=list)),
+                ("columns", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['-fit_score', '-id'], name='contact_fit_sort_idx'),
+            model_name="contact",
+            index=models.Index(fields=["-fit_score", "-id"], name="contact_fit_sort_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['-engagement_score', '-id'], name='contact_engagement_sort_idx'),
+            model_name="contact",
+            index=models.Index(fields=["-engagement_score", "-id"], name="contact_engagement_sort_idx"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['close_date', 'id'], name='deal_close_sort_idx'),
+            model_name="deal",
+            index=models.Index(fields=["close_date", "id"], name="deal_close_sort_idx"),
         ),
         migrations.AddField(
-            model_name='listcolumns',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="listcolumns",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='savedview',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL),
+            model_name="savedview",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="saved_views", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='savedview',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.team'),
+            model_name="savedview",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="accounts.team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listcolumns',
-            constraint=models.UniqueConstraint(fields=('user', 'kind'), name='list_columns_unique'),
+            model_name="listcolumns",
+            constraint=models.UniqueConstraint(fields=("user", "kind"), name="list_columns_unique"),
         ),
         migrations.AddIndex(
-            model_name='savedview',
-            index=models.Index(fields=['owner', 'kind'], name='saved_view_owner_idx'),
+            model_name="savedview",
+            index=models.Index(fields=["owner", "kind"], name="saved_view_owner_idx"),
         ),
         migrations.AddIndex(
-            model_name='savedview',
-            index=models.Index(fields=['team', 'kind'], name='saved_view_team_idx'),
+            model_name="savedview",
+            index=models.Index(fields=["team", "kind"], name="saved_view_team_idx"),
         ),
         migrations.AddConstraint(
-            model_name='savedview',
-            constraint=models.UniqueConstraint(fields=('owner', 'kind', 'name'), name='saved_view_name_unique'),
+            model_name="savedview",
+            constraint=models.UniqueConstraint(fields=("owner", "kind", "name"), name="saved_view_name_unique"),
         ),
     ]

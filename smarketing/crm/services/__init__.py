@@ -39,7 +39,6 @@ from smarketing.crm.services.deals import (
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
 from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
 from smarketing.crm.services.properties import define_property, delete_property, update_property
-from smarketing.crm.services.saved_views import create_view, delete_view, save_columns, update_view
 from smarketing.crm.services.records import (
     assign_owner,
     create_company,
@@ -48,6 +47,7 @@ from smarketing.crm.services.records import (
     set_search_keys,
     update_record,
 )
+from smarketing.crm.services.saved_views import create_view, delete_view, save_columns, update_view
 
 __all__ = [
     "ACTIVITY_KINDS",

@@ -103,9 +103,7 @@ def update_view(
         return view
     view.updated_at = timezone.now()
     _save(view, f"You already have a view called “{view.name}”.")
-    record_audit(
-        actor=actor, action="view_updated", obj=view, changes=changed, object_repr=f"Saved view “{view.name}”"
-    )
+    record_audit(actor=actor, action="view_updated", obj=view, changes=changed, object_repr=f"Saved view “{view.name}”")
     return view
 
 

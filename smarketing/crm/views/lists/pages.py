@@ -97,7 +97,7 @@ def _list_page(request, kind: Kind):
     params = records.params()
     link_params = [*params, ("view", str(active_view.pk))] if active_view is not None else params
     for view in views:
-        view.url = list_url + "?" + urlencode([*view.params, ("view", view.pk)])
+        view.url = list_url + "?" + urlencode([*view.list_params(), ("view", view.pk)])
     after = request.GET.get("after")
     current = urlencode([*link_params, ("after", after)] if after and page.has_previous else link_params)
     own_active = active_view is not None and access.can_change_view(user, active_view)

@@ -28,7 +28,7 @@ def _list_params(request, kind: Kind) -> list[tuple[str, str]]:
 
 
 def _view_url(kind: Kind, view: SavedView) -> str:
-    return reverse(kind.list) + "?" + urlencode([*view.params, ("view", view.pk)])
+    return reverse(kind.list) + "?" + urlencode([*view.list_params(), ("view", view.pk)])
 
 
 def _current_columns(request, kind: Kind) -> list[str]:
