@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.formats import date_format, number_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from smarketing.campaigns.models import Channel
@@ -56,6 +57,15 @@ def _link(name: str, pk: int, text, sub="") -> str:
     return format_html('{}<div class="cell-sub">{}</div>', link, sub) if sub else link
 
 
+def _email(address: str) -> str:
+    """An email address that wraps at its "@" and dots before anywhere else (a <wbr> is a soft break)."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return address
+    labels = format_html_join(mark_safe("<wbr>."), "{}", ((label,) for label in domain.split(".")))
+    return format_html("{}<wbr>@{}", local, labels)
+
+
 def _owner(obj) -> str:
     return _clip(str(obj.owner)) if obj.owner_id else DASH
 
@@ -87,9 +97,13 @@ def _stage(deal) -> str:
 
 CONTACT_COLUMNS = [
     Column(
-        "name", "Name", lambda c: _link("contact_detail", c.pk, c.full_name or c.email, c.email), "name", default=True
+        "name",
+        "Name",
+        lambda c: _link("contact_detail", c.pk, c.full_name or c.email, _email(c.email)),
+        "name",
+        default=True,
     ),
-    Column("email", "Email", lambda c: c.email, "email", "cell-wrap"),
+    Column("email", "Email", lambda c: _email(c.email), "email", "cell-wrap"),
     Column("company", "Company", _company, css="cell-clip", default=True),
     Column(
         "lifecycle",
