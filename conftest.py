@@ -53,3 +53,26 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+# axe-core, the accessibility rules the browser tests run (smarketing/core/tests/test_a11y_browser.py), comes
+# from its npm package through scripts/fetch_axe.sh into var/axe/ (never a CDN). Without npm or the registry
+# the tests that need it skip locally with the reason, and fail in CI.
+AXE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "var", "axe")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """Path of axe.min.js, fetched once per machine (the version is pinned in scripts/fetch_axe.sh)."""
+    import subprocess
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "fetch_axe.sh")
+    try:
+        subprocess.run([script], check=True, capture_output=True, text=True, timeout=180)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        message = f"axe-core could not be fetched from npm ({detail.strip()[:300]}); run scripts/fetch_axe.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return os.path.join(AXE_DIR, "axe.min.js")

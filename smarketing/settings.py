@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "smarketing.campaigns",
     "smarketing.crm",
     "smarketing.timeline",
+    "smarketing.notifications",
     "smarketing.jobs",
     "smarketing.dataio",
     "smarketing.api",

@@ -2,8 +2,10 @@ from django.urls import include, path
 
 from smarketing.core.health import healthz
 
-# PermissionDenied raised anywhere outside the API becomes the styled 403 page (API views answer problem+json).
+# Errors outside the API become styled pages inside the app's layout (API views answer problem+json).
 handler403 = "smarketing.core.errors.permission_denied"
+handler404 = "smarketing.core.errors.page_not_found"
+handler500 = "smarketing.core.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -13,6 +15,7 @@ urlpatterns = [
     path("jobs/", include("smarketing.jobs.urls")),
     path("webhooks/", include("smarketing.webhooks.urls")),
     path("privacy/", include("smarketing.privacy.urls")),
+    path("notifications/", include("smarketing.notifications.urls")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]

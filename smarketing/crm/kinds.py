@@ -4,6 +4,7 @@ Collected by the timeline's catalogue (smarketing/timeline/kinds.py). The second
 the pillars not built yet; see INTERIM_KINDS.
 """
 
+from smarketing.notifications.catalogue import NotificationKind
 from smarketing.timeline.kinds import TouchKind
 from smarketing.timeline.models import Team, Touchpoint
 
@@ -23,6 +24,24 @@ MEETING_LOGGED = "meeting_logged"
 NOTE_ADDED = "note_added"
 TASK_CREATED = "task_created"
 TASK_COMPLETED = "task_completed"
+
+# What the CRM tells people (smarketing/notifications): declared here, sent by crm.services.activities.
+NOTIFY_TASK_ASSIGNED = "task_assigned"
+NOTIFY_MENTIONED = "mentioned_in_note"
+NOTIFICATION_KINDS = [
+    NotificationKind(
+        NOTIFY_TASK_ASSIGNED,
+        "A colleague assigns me a task",
+        "When someone else creates a task for you or hands one of theirs to you.",
+        email_default=True,
+    ),
+    NotificationKind(
+        NOTIFY_MENTIONED,
+        "A colleague mentions me in a note",
+        "When a note says @ and your name or email address.",
+        email_default=True,
+    ),
+]
 
 
 def attach_note_bodies(touches: list[Touchpoint]) -> None:

@@ -35,6 +35,7 @@ from smarketing.crm.demo.generator import Generator
 from smarketing.crm.models import Company, Contact, Pipeline, Stage
 from smarketing.demo.load import make_loader
 from smarketing.demo.users import ensure_demo_users, missing_demo_users, seed_people
+from smarketing.notifications.demo import seed_notifications
 from smarketing.timeline.services import check_touch
 
 
@@ -231,11 +232,13 @@ def seed(
                 last_report = now
         out("Re-creating indexes and constraints, analyzing...")
         loader.finish()
+    # Only the demo's own accounts get notifications: a seed into an install with real users tells them nothing.
+    notified = seed_notifications(users) if missing_demo_users() == 0 else 0
     seconds = time.monotonic() - started
     out(
         f"Done in {seconds:.0f} s: {totals['company']:,} companies, {totals['contact']:,} contacts, "
         f"{totals['touch']:,} touchpoints, {totals['deal']:,} deals, {totals['lifecycle']:,} lifecycle changes, "
-        f"{totals['task']:,} tasks, {totals['note']:,} notes."
+        f"{totals['task']:,} tasks, {totals['note']:,} notes, {notified:,} notifications."
     )
     if users_created:
         out(f"Created {users_created} demo user accounts (shared password; `smarketing demo` lists them).")

@@ -61,9 +61,9 @@ class ClosingThisMonth(Metric[ClosingTotal]):
             .annotate(total=Sum("amount"))
             .order_by()
         )
-        totals = sorted((Money(r["currency"], r["total"] or Decimal("0")) for r in rows), key=_largest_first)
+        totals = sorted((Money(r["currency"], r["total"] or Decimal("0")) for r in rows), key=largest_first)
         return ClosingTotal(self.month, tuple(totals))
 
 
-def _largest_first(money: Money) -> tuple:
+def largest_first(money: Money) -> tuple:
     return (-money.amount, money.currency)

@@ -4,4 +4,5 @@ from smarketing.metrics import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("home/<slug:kind>/", views.home_tab, name="home_tab"),
 ]

@@ -1,16 +1,21 @@
 """What reps do with records: logged calls, emails and meetings, notes, tasks."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import strip_tags
 
 from smarketing.accounts.access import can_change_note, can_change_task
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
 from smarketing.crm import access, summaries
 from smarketing.crm import kinds as Kind
+from smarketing.crm.mentions import mentioned_users, plain_text
 from smarketing.crm.models import (
     Company,
     Contact,
@@ -24,6 +29,7 @@ from smarketing.crm.services.common import (
     _user,
     team_of,
 )
+from smarketing.notifications.services import notify
 from smarketing.timeline.services import record_touch
 
 ACTIVITY_KINDS = {"call": Kind.CALL_LOGGED, "email": Kind.EMAIL_LOGGED, "meeting": Kind.MEETING_LOGGED}
@@ -37,6 +43,61 @@ def _target_kwargs(target) -> dict:
     if isinstance(target, Deal):
         return {"deal": target}
     raise TypeError(f"cannot attach to {type(target).__name__}")
+
+
+def _record_path(record) -> str:
+    return reverse(f"{record._meta.model_name}_detail", args=[record.pk])
+
+
+def _actor_name(actor) -> str:
+    person = _user(actor)
+    return person.display_name if person is not None else "Smarketing"
+
+
+def _local_due(task: Task, user) -> str:
+    try:
+        zone = ZoneInfo(user.time_zone or "UTC")
+    except (ValueError, KeyError):
+        zone = ZoneInfo("UTC")
+    return date_format(timezone.localtime(task.due_at, zone), "D, M j, g:i A")
+
+
+def _notify_task_assigned(task: Task, actor) -> None:
+    """Tell a task's owner that someone else gave it to them (notify() skips people assigning themselves)."""
+    if task.owner_id is None:
+        return
+    record = task.deal or task.contact or task.company
+    lines = []
+    if task.due_at:
+        lines.append(f"Due {_local_due(task, task.owner)}")
+    if record is not None:
+        lines.append(f"On {record}")
+    notify(
+        task.owner,
+        kind=Kind.NOTIFY_TASK_ASSIGNED,
+        title=f"{_actor_name(actor)} assigned you a task: {task.title}",
+        body="\n".join(lines),
+        url=_record_path(record) if record is not None else reverse("task_list"),
+        actor=actor,
+        about=record,
+    )
+
+
+def _notify_mentions(note: Note, target, actor, *, already: frozenset = frozenset()) -> None:
+    """Tell each user the note mentions (but not the ones the note's previous text mentioned already)."""
+    excerpt = plain_text(note.body)
+    for user in mentioned_users(note.body):
+        if user.pk in already:
+            continue
+        notify(
+            user,
+            kind=Kind.NOTIFY_MENTIONED,
+            title=f"{_actor_name(actor)} mentioned you in a note on {target}",
+            body=excerpt[:300] + ("…" if len(excerpt) > 300 else ""),
+            url=_record_path(target),
+            actor=actor,
+            about=target,
+        )
 
 
 @transaction.atomic
@@ -81,8 +142,6 @@ def add_note(target, *, body_html: str, actor, origin: str = Origin.UI) -> Note:
     if not body:
         raise ValidationError({"body": "A note cannot be empty."})
     note = Note.objects.create(body=body, author=_user(actor), **_target_kwargs(target))
-    from django.utils.html import strip_tags
-
     excerpt = strip_tags(body)[:200]
     record_touch(
         kind=Kind.NOTE_ADDED,
@@ -92,6 +151,7 @@ def add_note(target, *, body_html: str, actor, origin: str = Origin.UI) -> Note:
         details={"note_id": note.pk},
         **_target_kwargs(target),
     )
+    _notify_mentions(note, target, actor)
     return note
 
 
@@ -137,6 +197,7 @@ def create_task(
             summary=summaries.task_created(task.title),
             details={"task_id": task.pk, "kind": kind},
         )
+    _notify_task_assigned(task, actor)
     return task
 
 
@@ -186,6 +247,8 @@ def update_task(task: Task, *, actor, data: dict, origin: str = Origin.UI) -> Ta
     if changes:
         task.save(update_fields=[Task._meta.get_field(n).attname for n in changes])
         record_audit(actor=actor, action="update", obj=task, changes=changes, origin=origin)
+        if "owner" in changes:
+            _notify_task_assigned(task, actor)
     return task
 
 
@@ -206,8 +269,12 @@ def update_note(note: Note, *, actor, body_html: str, origin: str = Origin.UI) -
         raise ValidationError({"body": "A note cannot be empty."})
     if body != note.body:
         record_audit(actor=actor, action="update", obj=note, changes={"body": (note.body, body)}, origin=origin)
+        before = frozenset(u.pk for u in mentioned_users(note.body))
         note.body = body
         note.save(update_fields=["body"])
+        target = note.deal or note.contact or note.company
+        if target is not None:
+            _notify_mentions(note, target, actor, already=before)
     return note
 
 

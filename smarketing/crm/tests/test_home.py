@@ -84,7 +84,7 @@ class HomeTests(TestCase):
         self.assertIn("Tonight", today)
         self.assertNotIn("Next week", today)
 
-    def test_closing_this_month_recent_assignments_and_activity(self):
+    def test_closing_this_month_open_deals_new_leads_and_activity(self):
         today = timezone.localdate()
         make_deal(None, name="Closing soon", owner=self.bob, amount="5000", close_date=today)
         make_deal(None, name="Next year", owner=self.bob, close_date=today + datetime.timedelta(days=400))
@@ -92,14 +92,16 @@ class HomeTests(TestCase):
         record_touch(kind=Kind.EMAIL_CLICKED, team=Team.MARKETING, contact=self.contact, summary="Clicked pricing")
         response = self.client.get(reverse("home"))
         html = response.content.decode()
-        closing = html[html.index('id="closing-heading"') : html.index('id="assigned-heading"')]
+        closing = html[html.index('id="closing-heading"') : html.index('id="leads-heading"')]
         self.assertIn("Closing soon", closing)
         self.assertIn("$5,000", closing)
         self.assertNotIn("Next year", closing)
         self.assertNotIn("Carol closes", closing)
-        assigned = html[html.index('id="assigned-heading"') :]
-        self.assertIn("Olivia Owned", assigned)
-        self.assertIn("Next year", assigned)  # recently assigned deals, whatever their close date
+        leads = html[html.index('id="leads-heading"') :]
+        self.assertIn("Olivia Owned", leads)  # a new lead of bob's that nobody worked yet
+        deals = html[html.index('id="deals-heading"') : html.index('id="activity-heading"')]
+        self.assertIn("Next year", deals)  # every open deal of mine, whatever its close date
+        self.assertNotIn("Carol closes", deals)
         self.assertIn("Clicked pricing", html)
 
     def test_home_runs_a_bounded_number_of_queries(self):

@@ -235,6 +235,7 @@ class EraseTests(TestCase):
                 "scrub_mentions",
                 "scrub_timeline",
                 "scrub_related_touches",
+                "scrub_notifications",
                 "scrub_import_rows",
                 "scrub_idempotency_responses",
                 "scrub_webhook_deliveries",

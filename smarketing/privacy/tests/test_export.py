@@ -57,6 +57,7 @@ class ExportContentTests(TestCase):
                 "tasks",
                 "notes",
                 "timeline",
+                "notifications",
                 "audit",
                 "events",
             ],
@@ -156,7 +157,7 @@ class ExportScaleTests(TestCase):
             crm.log_activity(contact, kind="call", summary="Call", actor=self.alice)
         self.assertEqual(self._queries(small), self._queries(large))
         # audit insert, contact, erasure record, merged ids, then one query per section
-        with self.assertNumQueries(11):
+        with self.assertNumQueries(12):
             export_json(large, self.alice)
 
     def test_view_streams_in_pieces(self):

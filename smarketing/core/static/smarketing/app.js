@@ -58,7 +58,19 @@
       var name = counter.getAttribute("data-selected-count");
       counter.textContent = document.querySelectorAll("input[name='" + name + "']:checked").length;
     }
+    // A select marked data-autosubmit sends its form when picked with the mouse or a finger. From the keyboard the
+    // arrow keys only change the value (WCAG 3.2.2, On Input): Enter or the form's visible button sends it.
     var auto = e.target.closest("[data-autosubmit]");
-    if (auto && auto.form) auto.form.requestSubmit();
+    if (auto && auto.form && auto.dataset.picked === "pointer") auto.form.requestSubmit();
   });
+  document.addEventListener("pointerdown", function (e) {
+    var auto = e.target.closest && e.target.closest("select[data-autosubmit]");
+    if (auto) auto.dataset.picked = "pointer";
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    var auto = e.target.closest && e.target.closest("select[data-autosubmit]");
+    if (!auto) return;
+    delete auto.dataset.picked;
+    if (e.key === "Enter" && auto.form) { e.preventDefault(); auto.form.requestSubmit(); }
+  }, true);
 })();

@@ -36,6 +36,11 @@
     if (status) status.textContent = message;
   }
 
+  function refocus(card) {
+    var target = card.querySelector("details summary") || card.querySelector("a");
+    if (target) target.focus();
+  }
+
   function columnOf(stageId) {
     return board.querySelector(".board-column[data-stage-id='" + stageId + "']");
   }
@@ -62,7 +67,10 @@
     }
     var home = card.parentNode;
     var homeNext = card.nextSibling;
+    // Moving the card's node drops keyboard focus to <body>; put it back on the card's "Move to…" control.
+    var hadFocus = card.contains(document.activeElement);
     toColumn.querySelector(".board-cards").prepend(card);
+    if (hadFocus) refocus(card);
     card.classList.add("saving");
     hideError();
 
@@ -72,7 +80,9 @@
     body.append("board_owner", board.dataset.boardOwner || "");
 
     function putBack(message) {
+      var focused = card.contains(document.activeElement);
       home.insertBefore(card, homeNext && homeNext.parentNode === home ? homeNext : null);
+      if (focused || hadFocus) refocus(card);
       card.classList.remove("saving");
       showError(message);
       announce(message);
@@ -93,7 +103,9 @@
       var select = card.querySelector("select[name='stage']");
       if (select) select.value = String(data.stage);
       var toggle = card.querySelector("details");
+      var focused = card.contains(document.activeElement);
       if (toggle) toggle.open = false;
+      if (focused) refocus(card);
       var days = card.querySelector("[data-days]");
       if (days) days.textContent = "0 d in stage";
       var stalled = card.querySelector("[data-stalled]");

@@ -354,6 +354,7 @@ def _quick_response(request, kind: str, obj, panel: str, form, *, touch=None, sa
             "record": obj,
             "record_kind": kind,
             "new_touch": touch,
+            "announce": saved if touch is not None else "",  # read out by a11y.js after the swap
             "show_contact": kind != "contact",
             "show_deal": kind != "deal",
         }
