@@ -11,3 +11,5 @@ class CoreConfig(AppConfig):
         # Each app declares its event names in its own events.py; importing them all fills the catalogue
         # (core.events) before any request or job can publish.
         autodiscover_modules("events")
+        # Likewise each app's labels.py declares the words for its stored codes (core.labels).
+        autodiscover_modules("labels")

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.formats import date_format, number_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from smarketing.campaigns.models import Channel
+from smarketing.core.templatetags.labels import wbr  # emails wrap at @ and dots, as on every page
 from smarketing.crm.models import PropertyDefinition
+from smarketing.crm.sources import source_label
 
 CUSTOM_PREFIX = "cp:"
-SOURCE_LABELS = dict(Channel.choices)
 DASH = "—"
 
 
@@ -57,15 +56,6 @@ def _link(name: str, pk: int, text, sub="") -> str:
     return format_html('{}<div class="cell-sub">{}</div>', link, sub) if sub else link
 
 
-def _email(address: str) -> str:
-    """An email address that wraps at its "@" and dots before anywhere else (a <wbr> is a soft break)."""
-    local, at, domain = address.partition("@")
-    if not at:
-        return address
-    labels = format_html_join(mark_safe("<wbr>."), "{}", ((label,) for label in domain.split(".")))
-    return format_html("{}<wbr>@{}", local, labels)
-
-
 def _owner(obj) -> str:
     return _clip(str(obj.owner)) if obj.owner_id else DASH
 
@@ -82,7 +72,7 @@ def _company(obj) -> str:
 
 
 def _source(code: str) -> str:
-    return SOURCE_LABELS.get(code, code)
+    return source_label(code) if code else ""
 
 
 def _score(value: int) -> str:
@@ -99,11 +89,11 @@ CONTACT_COLUMNS = [
     Column(
         "name",
         "Name",
-        lambda c: _link("contact_detail", c.pk, c.full_name or c.email, _email(c.email)),
+        lambda c: _link("contact_detail", c.pk, c.full_name or c.email, wbr(c.email)),
         "name",
         default=True,
     ),
-    Column("email", "Email", lambda c: _email(c.email), "email", "cell-wrap"),
+    Column("email", "Email", lambda c: wbr(c.email), "email", "cell-wrap"),
     Column("company", "Company", _company, css="cell-clip", default=True),
     Column(
         "lifecycle",

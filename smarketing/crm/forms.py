@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.urls import reverse_lazy
 
 from smarketing.accounts.models import User
-from smarketing.campaigns.models import Channel
 from smarketing.crm.models import (
     Company,
     ConsentStatus,
@@ -32,6 +31,7 @@ from smarketing.crm.properties import clean_value
 from smarketing.crm.queries import BadValue, company_label, resolve_company, resolve_contact
 from smarketing.crm.services import EDITABLE_FIELDS
 from smarketing.crm.services.common import assignable_users
+from smarketing.crm.sources import SOURCES
 
 CUSTOM_PREFIX = "cp_"
 EMPTY = [("", "—")]
@@ -370,7 +370,7 @@ class ContactForm(RecordForm):
         help_text="Needed when moving a contact back to an earlier stage.",
     )
     lead_status = forms.ChoiceField(choices=EMPTY + LeadStatus.choices, required=False)
-    first_source = forms.ChoiceField(choices=EMPTY + Channel.choices, required=False, label="Original source")
+    first_source = forms.ChoiceField(choices=EMPTY + SOURCES, required=False, label="Original source")
     consent_status = forms.ChoiceField(
         choices=ConsentStatus.choices, initial=ConsentStatus.UNKNOWN, label="Marketing email consent"
     )
@@ -437,7 +437,7 @@ class DealForm(RecordForm):
     currency = forms.CharField(max_length=3, initial="USD", widget=forms.TextInput(attrs={"size": 4}))
     close_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     owner = owner_field()
-    source = forms.ChoiceField(choices=EMPTY + Channel.choices, required=False)
+    source = forms.ChoiceField(choices=EMPTY + SOURCES, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,6 +24,7 @@ MEETING_LOGGED = "meeting_logged"
 NOTE_ADDED = "note_added"
 TASK_CREATED = "task_created"
 TASK_COMPLETED = "task_completed"
+TASK_REOPENED = "task_reopened"
 
 # What the CRM tells people (smarketing/notifications): declared here, sent by crm.services.activities.
 NOTIFY_TASK_ASSIGNED = "task_assigned"
@@ -75,6 +76,7 @@ CRM_KINDS = [
     TouchKind(NOTE_ADDED, "Note", Team.SALES, template="crm/kinds/note_added.html", decorate=attach_note_bodies),
     TouchKind(TASK_CREATED, "Task created", Team.SALES),
     TouchKind(TASK_COMPLETED, "Task completed", Team.SALES),
+    TouchKind(TASK_REOPENED, "Task reopened", Team.SALES),
 ]
 
 # ---------------------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 
 from smarketing.accounts.models import User
-from smarketing.campaigns.models import Channel
 from smarketing.core.queries import Page, SortOption, capped_count, keyset_page, prefix_q
 from smarketing.crm.models import (
     Company,
@@ -37,6 +36,7 @@ from smarketing.crm.models import (
     Stage,
 )
 from smarketing.crm.normalize import normalize_domain
+from smarketing.crm.sources import SOURCES
 
 PAGE_SIZE = 50
 SEARCH_MAX = 100  # longer search terms are cut; no name or email prefix needs more
@@ -385,11 +385,11 @@ def company_filter() -> Filter:
 
 def source_filter() -> Filter:
     def apply(qs, raw):
-        if not re.fullmatch(r"[\w .:/-]{1,50}", raw):
+        if not re.fullmatch(r"[\w .:/()&+,'-]{1,50}", raw):
             raise BadValue(f"{raw!r} is not a source")
         return qs.filter(first_source=raw)
 
-    return Filter("source", "First source", "select", apply, list(Channel.choices), more=True)
+    return Filter("source", "First source", "select", apply, list(SOURCES), more=True)
 
 
 def range_filters(prefix: str, label: str, field_name: str, widget: str) -> list[Filter]:

@@ -48,5 +48,9 @@ def task_completed(title: str) -> str:
     return f"Task done: {title}"[:300]
 
 
+def task_reopened(title: str) -> str:
+    return f"Task reopened: {title}"[:300]
+
+
 def note_added(excerpt: str) -> str:
     return f"Note: {excerpt}"[:300]

@@ -31,11 +31,16 @@ urlpatterns = [
     path("deals/<int:pk>/edit/", lists.deal_edit, name="deal_edit"),
     path("deals/<int:pk>/move/", records.deal_move, name="deal_move"),
     path("deals/<int:pk>/delete/", lists.deal_delete, name="deal_delete"),
+    path("deals/<int:pk>/contacts/", records.deal_contact_add, name="deal_contact_add"),
+    path("deals/<int:pk>/contacts/<int:contact_id>/remove/", records.deal_contact_remove, name="deal_contact_remove"),
     # Shared record actions: <kind> is contact, company or deal
     path("<str:kind>/<int:pk>/timeline/", records.timeline_partial, name="timeline_partial"),
     path("<str:kind>/<int:pk>/activity/", records.log_activity, name="log_activity"),
     path("<str:kind>/<int:pk>/note/", records.add_note, name="add_note"),
     path("<str:kind>/<int:pk>/task/", records.add_task, name="add_task"),
+    path("<str:kind>/<int:pk>/owner/", records.change_owner, name="change_owner"),
+    # The Undo of a toast (a signed, short-lived POST; see core/toasts.py)
+    path("undo/", records.undo, name="undo"),
     # Saved list views and column choices: <kind> is contact, company or deal
     path("lists/<str:kind>/views/", lists.view_create, name="list_view_create"),
     path("lists/<str:kind>/columns/", lists.columns_save, name="list_columns"),

@@ -248,6 +248,9 @@ class Record:
     cells: list[str] | None
     problem: str = ""
     padded: bool = False
+    # Set by the importer once the cells are parsed: what the outcome reports besides it (an unknown owner).
+    warnings: list[str] | None = None
+    unknown_source: str = ""  # a source value the mapping table does not know, kept as it is
 
 
 _WS = re.compile(r"\s+")

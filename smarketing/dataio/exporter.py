@@ -38,6 +38,7 @@ from smarketing.crm.models import (
     ObjectType,
     PropertyDefinition,
 )
+from smarketing.crm.sources import source_label
 from smarketing.dataio.models import Export
 from smarketing.timeline import kinds
 from smarketing.timeline.models import Team, Touchpoint
@@ -76,7 +77,7 @@ CONTACT_COLUMNS = [
     Column("Lifecycle Stage", lambda c: c.get_lifecycle_stage_display()),
     Column("Lead Status", lambda c: c.get_lead_status_display() if c.lead_status else ""),
     Column("External ID", lambda c: c.external_id or ""),
-    Column("Original Source", lambda c: c.first_source),
+    Column("Original Source", lambda c: source_label(c.first_source)),
     Column("Create Date", lambda c: c.created_at),
     Column("Last Modified Date", lambda c: c.updated_at),
     Column("Consent", lambda c: c.get_consent_status_display()),
@@ -106,7 +107,7 @@ DEAL_COLUMNS = [
     Column("Company Name", _company_name),
     Column("Contact Email", lambda d: d.primary_email or ""),
     Column("Deal owner", _owner),
-    Column("Source", lambda d: d.source),
+    Column("Source", lambda d: source_label(d.source)),
     Column("Close Reason", lambda d: d.close_reason),
     Column("External ID", lambda d: d.external_id or ""),
     Column("Create Date", lambda d: d.created_at),

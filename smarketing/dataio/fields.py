@@ -185,7 +185,7 @@ CONTACT_TARGETS = [
     _t(
         "first_source",
         "Original source",
-        "text",
+        "source",
         ["Original Source", "Original Source Type", "Lead Source", "Source", "hs_analytics_source", "Person - Source"],
         50,
     ),
@@ -405,7 +405,7 @@ DEAL_TARGETS = [
         "owner",
         ["Deal owner", "Opportunity Owner", "Owner", "Deal - Owner", "Owner Email", "Record Owner"],
     ),
-    _t("source", "Source", "text", ["Source", "Lead Source", "Deal Source", "Deal - Source", "Original Source"], 50),
+    _t("source", "Source", "source", ["Source", "Lead Source", "Deal Source", "Deal - Source", "Original Source"], 50),
     _t(
         "close_reason",
         "Close reason",

@@ -1,7 +1,5 @@
 """Imports and exports: one row per uploaded file or requested export, with its progress and outcome."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -29,17 +27,17 @@ class Import(models.Model):
         MDY = "mdy", "Month first (03/01/2024 is March 1)"
         DMY = "dmy", "Day first (03/01/2024 is 3 January)"
 
-    # A running import's worker writes a heartbeat per chunk; silence this long means it died.
-    STALE_AFTER = timedelta(minutes=2)
-
     object_type = models.CharField(max_length=10, choices=ObjectType.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Set by the running job after every chunk; a RUNNING import whose heartbeat is old lost its worker.
+    # Set by the running process after every chunk: when the import last made progress (shown, not trusted).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Which process runs it ("host 1234"), for messages. Whether that process is alive is not read from here but
+    # from the lock it holds while it runs (importer/liveness.py), which dies with it.
+    runner = models.CharField(max_length=200, blank=True)
 
     original_name = models.CharField(max_length=255)
     # A random file name under MEDIA_ROOT/imports/; never served by URL. Emptied when the file is deleted.
@@ -63,6 +61,11 @@ class Import(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # Rows imported with a warning (e.g. an owner nobody has: imported without one). Not a fifth outcome: such a
+    # row is also counted as created, updated or unchanged.
+    warned = models.PositiveIntegerField(default=0)
+    # Source values the mapping table (crm/sources.py) does not know, kept as they were: value -> rows.
+    unknown_sources = models.JSONField(default=dict, blank=True)
     padded = models.PositiveIntegerField(default=0)  # rows with fewer cells than the header (treated as empty)
     companies_created = models.PositiveIntegerField(default=0)  # made for contacts' company columns
     error = models.TextField(blank=True)  # why the import stopped
@@ -88,14 +91,6 @@ class Import(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.DISCARDED)
 
     @property
-    def is_stale(self) -> bool:
-        return (
-            self.status == self.Status.RUNNING
-            and self.heartbeat_at is not None
-            and self.heartbeat_at < timezone.now() - self.STALE_AFTER
-        )
-
-    @property
     def unmapped_columns(self) -> list[str]:
         return [name for name, target in zip(self.header, self.mapping, strict=False) if not target]
 
@@ -116,6 +111,32 @@ class RejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.reason}"
+
+
+class ReportedRow(models.Model):
+    """An imported row the result page lists: an updated record's changed fields (before → after), or a warning."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+
+    import_run = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="reported_rows")
+    row_number = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    object_id = models.BigIntegerField(null=True)
+    label = models.CharField(max_length=255, blank=True)  # the record as the file named it: email, name
+    changes = models.JSONField(default=dict, blank=True)  # field -> [before, after], stored values (ids, codes)
+    warnings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            # Like RejectedRow: a chunk done again after a crash cannot report a row twice.
+            models.UniqueConstraint(fields=["import_run", "row_number"], name="reported_row_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.outcome}"
 
 
 class Export(models.Model):

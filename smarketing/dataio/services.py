@@ -3,16 +3,21 @@
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
+from smarketing.accounts.access import system_actor
+from smarketing.core.audit import record_audit
+from smarketing.core.models import Origin
 from smarketing.crm.models import ObjectType, PropertyDefinition
 from smarketing.dataio import access, csvfile
 from smarketing.dataio.exporter import csv_pieces
 from smarketing.dataio.fields import auto_map, check_mapping
-from smarketing.dataio.importer import runner
+from smarketing.dataio.importer import liveness, runner
 from smarketing.dataio.models import Import
 
 
@@ -127,24 +132,102 @@ def queue_import(imp: Import, actor) -> None:
 
 
 @transaction.atomic
-def resume_import(imp: Import) -> None:
-    """Queue a stopped import again; it continues after the last committed chunk."""
+def resume_import(imp: Import, actor) -> None:
+    """Queue a stopped or interrupted import again; it continues after the last committed chunk."""
     from smarketing.dataio.tasks import run_import
 
     if not runner.resumable(imp):
-        raise ValidationError("This import cannot be resumed.")
-    Import.objects.filter(pk=imp.pk).update(status=Import.Status.QUEUED, error="", finished_at=None)
+        raise ValidationError("This import cannot be resumed: it is running, finished, or its file is gone.")
+    # Conditional on the status seen: two clicks, or a resume racing the command line, queue it once.
+    if not Import.objects.filter(pk=imp.pk, status=imp.status).update(
+        status=Import.Status.QUEUED, error="", finished_at=None
+    ):
+        raise ValidationError("This import changed meanwhile; look at it again.")
     imp.status = Import.Status.QUEUED
+    record_audit(actor=actor, action="import_resume", obj=imp, origin=Origin.IMPORT, changes={})
     run_import.enqueue(imp.pk)
 
 
-def discard_import(imp: Import) -> None:
-    """Throw away an import that was never started (its file is deleted)."""
-    if imp.status != Import.Status.MAPPING:
-        raise ValidationError("Only an import that has not started can be discarded.")
-    runner.delete_file(imp)
-    Import.objects.filter(pk=imp.pk).update(status=Import.Status.DISCARDED)
-    imp.status = Import.Status.DISCARDED
+DISCARDABLE = (Import.Status.MAPPING, Import.Status.FAILED, Import.Status.RUNNING)
+
+
+def discard_import(imp: Import, actor) -> None:
+    """Throw away an import that was never started, stopped, or was interrupted: its file is deleted.
+
+    Rows it already imported stay (they are records now); only the way to continue it goes. A running import is
+    discarded only while no living process runs it: the run lock is taken for the moment of the change.
+    """
+    if imp.status not in DISCARDABLE:
+        raise ValidationError("Only an import that has not started, stopped or was interrupted can be discarded.")
+    lock = liveness.RunLock.acquire(imp.pk)
+    if lock is None:
+        raise ValidationError("This import is running right now; it can be discarded once it stops.")
+    try:
+        if not Import.objects.filter(pk=imp.pk, status=imp.status).update(
+            status=Import.Status.DISCARDED, finished_at=timezone.now()
+        ):
+            raise ValidationError("This import changed meanwhile; look at it again.")
+        runner.delete_file(imp)
+        imp.status = Import.Status.DISCARDED
+    finally:
+        lock.release()
+    liveness.forget(imp.pk)
+    record_audit(
+        actor=actor,
+        action="import_discard",
+        obj=imp,
+        origin=Origin.IMPORT,
+        changes={"rows_imported": (None, imp.next_row)},
+    )
+
+
+# Uploads nobody finished with: mapped never, or stopped and never resumed. Their files are deleted after this.
+ABANDONED_AFTER = timedelta(days=7)
+ORPHAN_AFTER = timedelta(days=1)  # files in the upload directory that no import names (a crash mid-upload)
+
+
+def clean_up_abandoned(now=None) -> dict[str, int]:
+    """Discard imports left waiting for a mapping, stopped or interrupted for ABANDONED_AFTER, and delete
+    upload files no import names. Run by the periodic job `dataio.tasks.clean_up_imports`."""
+    now = now or timezone.now()
+    cutoff = now - ABANDONED_AFTER
+    stale = list(
+        Import.objects.filter(status__in=DISCARDABLE, created_at__lt=cutoff)
+        .exclude(file_name="")
+        .filter(models.Q(heartbeat_at__isnull=True) | models.Q(heartbeat_at__lt=cutoff))
+        .order_by("id")[:500]
+    )
+    alive = liveness.alive([imp.pk for imp in stale if imp.status == Import.Status.RUNNING])
+    discarded = 0
+    for imp in stale:
+        if imp.pk in alive:
+            continue
+        try:
+            discard_import(imp, system_actor(Origin.SYSTEM))
+        except ValidationError:
+            continue  # taken up meanwhile
+        discarded += 1
+    named = set(Import.objects.exclude(file_name="").values_list("file_name", flat=True))
+    orphans = 0
+    for path in runner.upload_dir().glob("*.csv"):
+        if path.name in named:
+            continue
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        if modified < now - ORPHAN_AFTER:
+            path.unlink(missing_ok=True)
+            orphans += 1
+    return {"discarded": discarded, "orphan_files": orphans}
+
+
+def unknown_sources_sentence(imp: Import) -> str:
+    """The source values an import kept as they were, most frequent first."""
+    ranked = sorted(imp.unknown_sources.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"“{value}” ({rows:,} row{'s' if rows != 1 else ''})" for value, rows in ranked[:10])
+    more = f" and {len(ranked) - 10} more" if len(ranked) > 10 else ""
+    return (
+        f"Sources Smarketing does not know were kept as they are: {listed}{more}. The source filter lists them "
+        "under their own names."
+    )
 
 
 def rejected_rows_csv(imp: Import) -> Iterator[str]:

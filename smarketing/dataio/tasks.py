@@ -1,6 +1,10 @@
 """Background jobs of the import/export app."""
 
+from datetime import timedelta
+
 from django_tasks import task
+
+from smarketing.jobs.periodic import periodic
 
 
 @task()
@@ -19,3 +23,12 @@ def run_export(export_id: int) -> dict:
 
     export = exporter.run_export(export_id)
     return {"status": export.status, "rows": export.row_count}
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def clean_up_imports() -> dict:
+    """Discard imports abandoned for a week (never mapped, stopped, interrupted) and delete orphaned uploads."""
+    from smarketing.dataio import services
+
+    return services.clean_up_abandoned()

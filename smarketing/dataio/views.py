@@ -21,6 +21,7 @@ from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, FileProblem
 from smarketing.dataio.fields import targets
 from smarketing.dataio.importer import runner
 from smarketing.dataio.models import Export, Import
+from smarketing.dataio.report import describe_rows
 from smarketing.dataio.uploads import ImportUploadHandler
 
 NEWEST = SortOption("Newest first", ("-id",))
@@ -49,8 +50,21 @@ def import_list(request):
     return _render_list(request)
 
 
+INTERRUPTED_SHOWN = 20
+
+
 def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONTACT, status: int = 200):
     page = keyset_page(_visible_imports(request.user), NEWEST, request.GET.get("after"), 25)
+    # Imports that need a decision: stopped on an error, or "running" with no living process behind them.
+    # Few rows (served by import_user_idx plus the status); the liveness check is one query for all of them.
+    candidates = list(
+        _visible_imports(request.user)
+        .filter(status__in=[Import.Status.RUNNING, Import.Status.FAILED])
+        .exclude(file_name="")
+        .order_by("-id")[:INTERRUPTED_SHOWN]
+    )
+    dead = runner.interrupted([*candidates, *page.rows])
+    interrupted = [imp for imp in candidates if imp.status == Import.Status.FAILED or imp.pk in dead]
     exports = []
     if access.can_export(request.user):
         exports = list(Export.objects.filter(requested_by=request.user).order_by("-id")[:10])
@@ -63,6 +77,8 @@ def _render_list(request, *, error: str = "", object_type: str = ObjectType.CONT
         "can_export": access.can_export(request.user),
         "export_kinds": [(key, kind.label) for key, kind in exporter.KINDS.items()],
         "exports": exports,
+        "interrupted": interrupted,
+        "dead": dead,
     }
     return render(request, "dataio/import_list.html", context, status=status)
 
@@ -184,11 +200,18 @@ def import_mapping(request, pk: int):
 def import_discard(request, pk: int):
     imp = _get_import(request, pk)
     try:
-        services.discard_import(imp)
+        services.discard_import(imp, request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("dataio:import_detail", pk=imp.pk)
-    messages.success(request, f"The upload of {imp.original_name} was discarded.")
+    if imp.next_row:
+        messages.success(
+            request,
+            f"The import of {imp.original_name} was discarded and its file deleted; the {imp.next_row:,} rows it "
+            "had already processed stay imported.",
+        )
+    else:
+        messages.success(request, f"The upload of {imp.original_name} was discarded.")
     return redirect("dataio:import_list")
 
 
@@ -196,16 +219,29 @@ def import_discard(request, pk: int):
 # Progress and result
 
 
+REPORTED_SHOWN = 100
+
+
 def _progress_context(imp: Import) -> dict:
     waiting = imp.status == Import.Status.QUEUED and imp.created_at < timezone.now() - timedelta(seconds=10)
     no_worker = False
     if waiting:
         no_worker = not WorkerHeartbeat.objects.alive().exists()
+    interrupted = imp.pk in runner.interrupted([imp])
+    reported = []
+    if imp.finished:
+        reported = describe_rows(list(imp.reported_rows.order_by("row_number")[:REPORTED_SHOWN]), imp.object_type)
     return {
         "imp": imp,
         "no_worker": no_worker,
-        "resumable": runner.resumable(imp),
+        "interrupted": interrupted,
+        "resumable": runner.resumable(imp, is_interrupted=interrupted),
+        "discardable": imp.file_name and (imp.status == Import.Status.FAILED or interrupted),
         "rejections": list(imp.rejected_rows.order_by("row_number")[:20]) if imp.finished else [],
+        "updates": [row for row in reported if row.outcome == "updated"],
+        "warned_rows": [row for row in reported if row.warnings],
+        "reported_more": len(reported) == REPORTED_SHOWN,
+        "unknown_sources": services.unknown_sources_sentence(imp) if imp.unknown_sources else "",
         "object_label": OBJECT_LABELS[imp.object_type],
     }
 
@@ -232,7 +268,7 @@ def import_progress(request, pk: int):
 def import_resume(request, pk: int):
     imp = _get_import(request, pk)
     try:
-        services.resume_import(imp)
+        services.resume_import(imp, request.user)
         messages.success(request, "The import continues where it stopped.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

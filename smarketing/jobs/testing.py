@@ -124,6 +124,15 @@ class WorkerPool:
             )
         return self
 
+    def command(self, *args: str, **popen) -> subprocess.Popen:
+        """Start another `smarketing` command (e.g. `import`) on the same database as the workers."""
+        return subprocess.Popen(
+            [PYTHON, "-c", RUNNER, ",".join(self.preload), *args],
+            env=self._environment(),
+            cwd=settings.BASE_DIR.parent,
+            **popen,
+        )
+
     def logs(self) -> str:
         parts = []
         for n in range(len(self.processes)):

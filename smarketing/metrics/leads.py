@@ -5,18 +5,14 @@ import datetime
 
 from django.db.models import Count
 
-from smarketing.campaigns.models import Channel
+from smarketing.crm import sources
 from smarketing.crm.models import LifecycleChange, LifecycleStage
 from smarketing.metrics.base import Metric
 
-CHANNEL_LABELS = dict(Channel.choices)
-
 
 def source_label(source: str) -> str:
-    """A source in words: the channel's label, an imported value as it came, or "Unknown source"."""
-    if not source:
-        return "Unknown source"
-    return CHANNEL_LABELS.get(source, source)
+    """A source in words (crm.sources' one table), or "Unknown source" for none."""
+    return sources.source_label(source) if source else "Unknown source"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +26,8 @@ class SourceRow:
 
     @property
     def filterable(self) -> bool:
-        """The contact list's source filter takes the product's channels only."""
-        return self.source in CHANNEL_LABELS
+        """A product source or a kept raw value: the contact list's source filter takes both."""
+        return bool(self.source)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import module_has_submodule
 
+from smarketing.core.labels import words
 from smarketing.timeline.models import Team, Touchpoint
 
 KEY_MAX_LENGTH = Touchpoint._meta.get_field("kind").max_length
@@ -123,7 +124,7 @@ def get_kind(key: str) -> TouchKind:
 def label(key: str) -> str:
     """The kind's label; a stored kind no app declares any more shows its key in words."""
     declared = _catalogue().get(key)
-    return declared.label if declared else key.replace("_", " ").capitalize()
+    return declared.label if declared else words(key)
 
 
 def kind_labels() -> dict[str, str]:

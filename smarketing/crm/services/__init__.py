@@ -17,6 +17,7 @@ from smarketing.crm.services.activities import (
     delete_note,
     delete_task,
     log_activity,
+    reopen_task,
     update_note,
     update_task,
 )
@@ -35,6 +36,8 @@ from smarketing.crm.services.deals import (
     create_deal,
     missing_exit_criteria,
     move_deal_stage,
+    remove_deal_contact,
+    unmet_exit_criteria,
 )
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
 from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
@@ -82,8 +85,11 @@ __all__ = [
     "missing_exit_criteria",
     "move_deal_stage",
     "save_columns",
+    "remove_deal_contact",
+    "reopen_task",
     "set_search_keys",
     "team_of",
+    "unmet_exit_criteria",
     "update_property",
     "update_record",
     "update_note",

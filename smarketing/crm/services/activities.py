@@ -222,6 +222,29 @@ def complete_task(task: Task, *, actor) -> Task:
     return task
 
 
+@transaction.atomic
+def reopen_task(task: Task, *, actor) -> Task:
+    """Undo a completion: the task is open again, and the timeline says so (touches are never deleted)."""
+    if not can_change_task(actor, task):
+        raise access.PermissionDenied("Only the task's owner or a manager can reopen it.")
+    reopened = Task.objects.filter(pk=task.pk, completed_at__isnull=False).update(completed_at=None)
+    task.refresh_from_db()
+    if reopened:
+        record_audit(actor=actor, action="reopen", obj=task, origin=Origin.UI)
+        if task.contact_id or task.company_id or task.deal_id:
+            record_touch(
+                kind=Kind.TASK_REOPENED,
+                team=team_of(actor),
+                actor=actor,
+                contact=task.contact,
+                company=task.company,
+                deal=task.deal,
+                summary=summaries.task_reopened(task.title),
+                details={"task_id": task.pk},
+            )
+    return task
+
+
 TASK_FIELDS = ("kind", "title", "description", "due_at", "owner")
 
 

@@ -34,7 +34,11 @@ from smarketing.timeline.services import record_touch
 
 
 class ExitCriteriaError(ValidationError):
-    """A deal may not leave its stage before these fields are filled."""
+    """A deal may not leave its stage before these fields are filled; `criteria` holds (criterion, label) of
+    each (criterion as stored in Stage.exit_criteria: "amount", "contacts", "custom.key"), so the UI can link
+    to where each is filled in."""
+
+    criteria: list[tuple[str, str]] = []
 
 
 @transaction.atomic
@@ -80,7 +84,11 @@ def create_deal(
 
 def missing_exit_criteria(deal: Deal, stage: Stage) -> list[str]:
     """Labels of the fields `stage` requires that `deal` has not filled."""
+    return [label for _, label in unmet_exit_criteria(deal, stage)]
 
+
+def unmet_exit_criteria(deal: Deal, stage: Stage) -> list[tuple[str, str]]:
+    """(criterion, label) of each field `stage` requires that `deal` has not filled."""
     missing = []
     for name in stage.exit_criteria:
         if name.startswith("custom."):
@@ -91,11 +99,11 @@ def missing_exit_criteria(deal: Deal, stage: Stage) -> list[str]:
                     .values_list("label", flat=True)
                     .first()
                 )
-                missing.append(label or key)
+                missing.append((name, label or key))
             continue
         if name == "contacts":
             if not deal.deal_contacts.exists():
-                missing.append("Contacts")
+                missing.append((name, "Contacts"))
             continue
         try:
             field = Deal._meta.get_field(name)
@@ -103,7 +111,7 @@ def missing_exit_criteria(deal: Deal, stage: Stage) -> list[str]:
             continue
         value = getattr(deal, field.attname)
         if value in (None, "") or (name == "amount" and not value):
-            missing.append(str(field.verbose_name).capitalize())
+            missing.append((name, str(field.verbose_name).capitalize()))
     return missing
 
 
@@ -130,11 +138,14 @@ def move_deal_stage(
         to_stage.position > from_stage.position or to_stage.outcome == Stage.Outcome.WON
     )
     if moving_on and from_stage.outcome == Stage.Outcome.OPEN:
-        missing = missing_exit_criteria(current, from_stage)
+        missing = unmet_exit_criteria(current, from_stage)
         if missing:
-            raise ExitCriteriaError(
-                f"Before leaving “{from_stage.name}”, fill in: {', '.join(missing)}.", code="exit_criteria"
+            error = ExitCriteriaError(
+                f"Before leaving “{from_stage.name}”, fill in: {', '.join(label for _, label in missing)}.",
+                code="exit_criteria",
             )
+            error.criteria = missing
+            raise error
     reason = (reason or "").strip()
     if to_stage.outcome == Stage.Outcome.LOST and not reason:
         raise ValidationError("Say why the deal was lost.", code="lost_reason")
@@ -190,9 +201,33 @@ def move_deal_stage(
 
 @transaction.atomic
 def add_deal_contact(deal: Deal, contact: Contact, *, role: str, actor, origin: str = Origin.UI) -> DealContact:
+    """Put a contact on a deal with a role, or change the role of one already on it."""
     access.require(actor, "edit", deal)
     if role not in DealContact.Role.values:
-        raise ValidationError({"role": "Unknown role."})
+        raise ValidationError({"role": "Choose one of the roles offered."})
+    before = DealContact.objects.filter(deal=deal, contact=contact).values_list("role", flat=True).first()
     link, _ = DealContact.objects.update_or_create(deal=deal, contact=contact, defaults={"role": role})
-    record_audit(actor=actor, action="associate", obj=deal, changes={"contact": (None, contact.pk)}, origin=origin)
+    if before != role:
+        # The audit log shows people and roles in words: the contact's name, the role's label.
+        old = f"{contact} ({DealContact.Role(before).label})" if before else None
+        new = f"{contact} ({link.get_role_display()})"
+        record_audit(actor=actor, action="associate", obj=deal, changes={"contact": (old, new)}, origin=origin)
     return link
+
+
+@transaction.atomic
+def remove_deal_contact(deal: Deal, contact: Contact, *, actor, origin: str = Origin.UI) -> bool:
+    """Take a contact off a deal; False when it was not on it (a double click removes it once)."""
+    access.require(actor, "edit", deal)
+    link = DealContact.objects.select_for_update().filter(deal=deal, contact=contact).first()
+    if link is None:
+        return False
+    link.delete()
+    record_audit(
+        actor=actor,
+        action="dissociate",
+        obj=deal,
+        changes={"contact": (f"{contact} ({link.get_role_display()})", None)},
+        origin=origin,
+    )
+    return True

@@ -12,9 +12,10 @@ from smarketing.core.audit import actor_user
 from smarketing.core.models import Origin
 from smarketing.crm import access
 from smarketing.crm.models import DealStatus, PropertyDefinition
-from smarketing.crm.normalize import normalize_domain, normalize_email
+from smarketing.crm.normalize import company_search_key, normalize_domain, normalize_email
 from smarketing.crm.properties import clean_value
 from smarketing.crm.services.common import assignable_users
+from smarketing.crm.sources import normalize_source
 from smarketing.dataio.fields import Target, targets
 from smarketing.dataio.importer.bulk import Table
 from smarketing.dataio.models import Import
@@ -33,6 +34,9 @@ from smarketing.dataio.values import (
 from smarketing.timeline.services import record_touches
 
 MAX_AMOUNT = Decimal("1e12")
+# Keys of a row's parsed values that are notes about the row, not fields; runner.split() takes them out.
+WARNINGS = "_warnings"  # things the outcome reports, the row is imported all the same
+UNKNOWN_SOURCE = "_unknown_source"  # a source value the mapping table does not know (kept as it is)
 
 
 @dataclass
@@ -45,9 +49,51 @@ class ChunkResult:
     rejected: list[tuple[int, str, list[str]]] = field(default_factory=list)
     companies_created: int = 0
     padded: int = 0
+    warnings: dict[int, list[str]] = field(default_factory=dict)  # row number -> notes (see runner.split)
+    unknown_sources: dict[str, int] = field(default_factory=dict)  # source values kept as they were -> rows
+    # Rows worth a line on the result page: (row number, outcome, the record's state, {field: (before, after)}).
+    # The state is the planner's dict, so a new record's id is read once the chunk has allocated it.
+    outcomes: list[tuple[int, str, dict, dict]] = field(default_factory=list)
+    # Identities the chunk's imported rows claimed: (kind, value) -> row number (see Job.duplicate_of).
+    claimed: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def reject(self, record, reason: str) -> None:
         self.rejected.append((record.row_number, reason, record.cells or []))
+
+    def outcome(self, record, outcome: str, state: dict, changes: dict | None = None) -> None:
+        """Note an imported row when it has something to report: an update's changes, or warnings."""
+        if changes or record.row_number in self.warnings:
+            self.outcomes.append((record.row_number, outcome, state, changes or {}))
+
+    @property
+    def warned(self) -> int:
+        """Rows that were imported with a warning (a rejected row is counted as rejected only)."""
+        return sum(1 for number, _, _, _ in self.outcomes if number in self.warnings)
+
+
+IDENTITY_LABELS = {"email": "email", "external_id": "External ID", "domain": "domain", "name": "name"}
+
+
+def duplicate_reason(row: int, identity: tuple[str, str]) -> str:
+    kind, value = identity
+    return (
+        f"Duplicate of row {row}: both rows have the {IDENTITY_LABELS.get(kind, kind)} {value[:100]}. Row {row} was "
+        "imported and this row was not, so it overwrote nothing; combine the two rows and import this one again if "
+        "it holds more."
+    )
+
+
+def identities(object_type: str, values: dict) -> list[tuple[str, str]]:
+    """What makes two contact (or company) rows of one file the same record; deals have their own (DealPlanner)."""
+    keys = [("external_id", values["external_id"])] if values.get("external_id") else []
+    if object_type == "contact":
+        if values.get("email"):
+            keys.insert(0, ("email", values["email"]))
+    elif values.get("domain"):
+        keys.append(("domain", values["domain"]))
+    elif values.get("name"):
+        keys.append(("name", company_search_key(values["name"])))
+    return keys
 
 
 def all_attnames(model) -> list[str]:
@@ -79,6 +125,26 @@ class Job:
         self._owners = self._load_owners() if "owner" in self.mapped else {}
         self._owner_cache: dict[str, int] = {}
         self.summary_source = f"Import #{imp.pk}" if imp.pk else "Import"
+        # Identity (("email", "a@b.com"), ("external_id", "17"), ...) -> the row that imported it, for the rows
+        # of committed chunks: a later row with the same identity is a duplicate, not an update of the first.
+        # Bounded like the company cache; a resume fills it again from the rows before the resume point.
+        self.seen: dict[tuple[str, str], int] = {}
+
+    SEEN_LIMIT = 500_000
+
+    def duplicate_of(self, result: ChunkResult, keys: list[tuple[str, str]]) -> tuple[int, tuple[str, str]] | None:
+        """The earlier row of this file (this chunk or a committed one) that imported one of `keys`."""
+        for identity in keys:
+            row = result.claimed.get(identity) or self.seen.get(identity)
+            if row is not None:
+                return row, identity
+        return None
+
+    def remember(self, result: ChunkResult) -> None:
+        """After a chunk committed: its rows' identities count for the chunks after it."""
+        if len(self.seen) + len(result.claimed) > self.SEEN_LIMIT:
+            self.seen.clear()
+        self.seen.update(result.claimed)
 
     # -- permissions ------------------------------------------------------------------------------------
 
@@ -97,21 +163,19 @@ class Job:
                 owners.setdefault(" ".join(name.lower().split()), pk)
         return owners
 
-    def owner_id(self, raw: str) -> int:
-        found = self._owner_cache.get(raw)
-        if found is None:
+    def owner_id(self, raw: str) -> int | None:
+        """The assignable user a cell names by email or full name; None when nobody does."""
+        try:
+            return self._owner_cache[raw]
+        except KeyError:
             found = self._owner_cache[raw] = self._find_owner(raw)
-        return found
+            return found
 
-    def _find_owner(self, raw: str) -> int:
+    def _find_owner(self, raw: str) -> int | None:
         text = " ".join(raw.strip().lower().split())
         found = self._owners.get(text)
         if found is None and (email := find_email(text)):
             found = self._owners.get(email)
-        if found is None:
-            raise ValueError(
-                f"no active user has the email or name “{raw.strip()[:60]}” (read-only users own no records)"
-            )
         return found
 
     def owner_names(self) -> dict[int, str]:
@@ -165,7 +229,22 @@ class Job:
         elif kind in ("company_domain", "domain"):
             values[name] = normalize_domain(raw)
         elif kind == "owner":
-            values["owner_id"] = self.owner_id(raw)
+            owner = self.owner_id(raw)
+            if owner is None:
+                # Nothing is lost: the row is imported without an owner and its outcome says why.
+                values.setdefault(WARNINGS, []).append(
+                    f"Owner: no active user has the email or name “{raw[:60]}”, so the record has no owner "
+                    "(read-only users own no records). Assign it, or invite that user and import again."
+                )
+            else:
+                values["owner_id"] = owner
+        elif kind == "source":
+            source, known = normalize_source(raw)
+            if len(source) > (target.max_length or 50):
+                raise ValueError(f"at most {target.max_length or 50} characters (this one has {len(source):,})")
+            values[name] = source
+            if not known:
+                values[UNKNOWN_SOURCE] = source
         elif kind == "lifecycle":
             values[name] = parse_lifecycle(raw)
         elif kind == "lead_status":

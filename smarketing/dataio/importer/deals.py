@@ -38,7 +38,7 @@ from smarketing.crm.models import (
 from smarketing.crm.normalize import company_search_key
 from smarketing.crm.services.common import team_of
 from smarketing.dataio.importer.bulk import Table, fetch
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames
+from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames, duplicate_reason
 from smarketing.dataio.importer.records import LIFECYCLE_FIELDS, CompanyResolver, _defaults
 from smarketing.dataio.values import key
 from smarketing.timeline.models import Team
@@ -153,10 +153,32 @@ class DealPlanner:
             planned.append((record, values, plan))
         companies.write()  # before the rows: a deal's company needs its id
         for record, values, plan in planned:
+            keys = self.identities(values, plan)
+            earlier = self.job.duplicate_of(self.result, keys)
+            if earlier is not None:
+                self.result.reject(record, duplicate_reason(*earlier))
+                continue
+            self.last = None
             refusal = self.row(values, plan)
             if refusal:
                 self.result.reject(record, refusal)
+                continue
+            for identity in keys:
+                self.result.claimed[identity] = record.row_number
+            if self.last is not None:
+                self.result.outcome(record, *self.last)
         self.write()
+
+    @staticmethod
+    def identities(values: dict, plan: dict) -> list[tuple[str, str]]:
+        """What makes two rows the same deal: the External ID, else the name within the same company."""
+        if values.get("external_id"):
+            return [("external_id", values["external_id"])]
+        if values.get("name"):
+            company = plan["company"]
+            company_key = company["name_key"] if isinstance(company, dict) else str(company)
+            return [("name", f"{values['name']} ({company_key})" if company is not None else values["name"])]
+        return []
 
     def load(self, rows: list) -> None:
         ext_ids = {v["external_id"] for _, v in rows if "external_id" in v}
@@ -279,6 +301,7 @@ class DealPlanner:
         if contact is not None:
             self.promote(contact, LifecycleStage.OPPORTUNITY, "Deal created")
         self.result.created += 1
+        self.last = ("created", state, {})
         return None
 
     def update(self, state: dict, values: dict, plan: dict, company_id) -> str | None:
@@ -304,6 +327,7 @@ class DealPlanner:
         link = contact is not None and contact["id"] not in state["_contacts"]
         if not changes and not moving and not link:
             self.result.unchanged += 1
+            self.last = ("unchanged", state, {})
             return None
         after = dict(state)
         for name, (_, new) in changes.items():
@@ -312,6 +336,7 @@ class DealPlanner:
             refusal = self.exit_refusal(after, self.stage_by_id[state["stage_id"]], stage)
             if refusal:
                 return refusal
+        old_stage_id = state["stage_id"]
         state.update(after)
         if changes:
             self.apply_update(state, changes)
@@ -334,6 +359,12 @@ class DealPlanner:
         if not state.get("_new"):
             self.changed[state["id"]] = state
         self.result.updated += 1
+        reported = dict(changes)
+        if moving:
+            reported["stage_id"] = (self.stage_by_id[old_stage_id].name, stage.name)
+        if link:
+            reported["contact"] = (None, contact["email"])
+        self.last = ("updated", state, reported)
         return None
 
     def exit_refusal(self, deal: dict, from_stage: Stage, to_stage: Stage) -> str | None:

@@ -19,7 +19,14 @@ from smarketing.crm.lifecycle_rules import lifecycle_move
 from smarketing.crm.models import Company, Contact, LifecycleChange, LifecycleStage
 from smarketing.crm.normalize import company_search_key, contact_search_keys, email_domain
 from smarketing.dataio.importer.bulk import Table, fetch
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes, all_attnames
+from smarketing.dataio.importer.context import (
+    ChunkResult,
+    Job,
+    Writes,
+    all_attnames,
+    duplicate_reason,
+    identities,
+)
 from smarketing.timeline.models import Team
 
 CONTACT_ATTNAMES = all_attnames(Contact)
@@ -102,15 +109,18 @@ class Planner:
                 state["custom"] = merged
         return changes
 
-    def mark(self, state: dict, changes: dict) -> None:
+    def mark(self, record, state: dict, changes: dict) -> None:
         if state.get("_new"):
             self.result.updated += 1 if changes else 0
             self.result.unchanged += 0 if changes else 1
+            self.result.outcome(record, "updated" if changes else "unchanged", state)
             return
         if not changes:
             self.result.unchanged += 1
+            self.result.outcome(record, "unchanged", state)
             return
         self.result.updated += 1
+        self.result.outcome(record, "updated", state, dict(changes))
         state.setdefault("_changes", {})
         for name, (old, new) in changes.items():
             first_old = state["_changes"].get(name, (old, None))[0]
@@ -327,6 +337,18 @@ class ContactPlanner(Planner):
         self.writes.flush()
 
     def row(self, record, values: dict) -> None:
+        keys = identities("contact", values)
+        earlier = self.job.duplicate_of(self.result, keys)
+        if earlier is not None:
+            self.result.reject(record, duplicate_reason(*earlier))
+            return
+        before = len(self.result.rejected)
+        self._row(record, values)
+        if len(self.result.rejected) == before:
+            for identity in keys:
+                self.result.claimed[identity] = record.row_number
+
+    def _row(self, record, values: dict) -> None:
         email, ext = values.get("email"), values.get("external_id")
         by_ext = self.by_ext.get(ext) if ext else None
         by_email = self.by_email.get(email) if email else None
@@ -380,7 +402,7 @@ class ContactPlanner(Planner):
             self.by_ext[state["external_id"]] = state
         if "owner_id" in changes and not state.get("_new") and state["owner_id"] != old_owner:
             self.owner_changes.append(state)
-        self.mark(state, changes)
+        self.mark(record, state, changes)
 
     def create(self, record, values: dict) -> None:
         state = self.fresh(values)
@@ -397,6 +419,7 @@ class ContactPlanner(Planner):
         if state["external_id"]:
             self.by_ext[state["external_id"]] = state
         self.result.created += 1
+        self.result.outcome(record, "created", state)
 
     def company_for(self, values: dict, state: dict):
         """The company a row names; with no company columns, the email domain's company for a contact without one."""
@@ -521,6 +544,18 @@ class CompanyPlanner(Planner):
         self.by_name.setdefault(state["name_key"], state)
 
     def row(self, record, values: dict) -> None:
+        keys = identities("company", values)
+        earlier = self.job.duplicate_of(self.result, keys)
+        if earlier is not None:
+            self.result.reject(record, duplicate_reason(*earlier))
+            return
+        before = len(self.result.rejected)
+        self._row(record, values)
+        if len(self.result.rejected) == before:
+            for identity in keys:
+                self.result.claimed[identity] = record.row_number
+
+    def _row(self, record, values: dict) -> None:
         ext, domain, name = values.get("external_id"), values.get("domain"), values.get("name")
         by_ext = self.by_ext.get(ext) if ext else None
         by_domain = self.by_domain.get(domain) if domain else None
@@ -546,6 +581,7 @@ class CompanyPlanner(Planner):
             self.new.append(state)
             self._index(state)
             self.result.created += 1
+            self.result.outcome(record, "created", state)
             return
         if not state.get("_new") and not self.job.may_edit(state["owner_id"]):
             self.result.reject(record, f"You may not change {state['name']}: it belongs to another owner.")
@@ -558,4 +594,4 @@ class CompanyPlanner(Planner):
             self.by_domain[state["domain"]] = state
         if "owner_id" in changes and not state.get("_new") and state["owner_id"] != old_owner:
             self.owner_changes.append(state)
-        self.mark(state, changes)
+        self.mark(record, state, changes)

@@ -15,18 +15,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from smarketing.core.audit import record_audit
+from smarketing.accounts.access import system_actor
+from smarketing.core.audit import jsonable, record_audit
 from smarketing.core.models import Origin
 from smarketing.core.threads import in_background
 from smarketing.crm.models import ObjectType
 from smarketing.dataio.csvfile import FileProblem, Record, Rows
-from smarketing.dataio.importer.context import ChunkResult, Job, Writes
+from smarketing.dataio.importer import liveness
+from smarketing.dataio.importer.context import UNKNOWN_SOURCE, WARNINGS, ChunkResult, Job, Writes, identities
 from smarketing.dataio.importer.deals import DealPlanner, Stages
 from smarketing.dataio.importer.records import CompanyPlanner, ContactPlanner
-from smarketing.dataio.models import Import, RejectedRow
+from smarketing.dataio.models import Import, RejectedRow, ReportedRow
 from smarketing.dataio.values import date_order_evidence
 
 logger = logging.getLogger(__name__)
@@ -71,18 +73,33 @@ def start(imp: Import, actor) -> None:
     )
 
 
-def resumable(imp: Import) -> bool:
-    return (imp.status == Import.Status.FAILED and bool(imp.file_name)) or imp.is_stale
+def interrupted(imps) -> set[int]:
+    """The ids of these imports that say "running" although no living process runs them (it was killed)."""
+    running = [imp.pk for imp in imps if imp.status == Import.Status.RUNNING]
+    return set(running) - liveness.alive(running)
+
+
+def resumable(imp: Import, *, is_interrupted: bool | None = None) -> bool:
+    if not imp.file_name:
+        return False
+    if imp.status == Import.Status.FAILED:
+        return True
+    if is_interrupted is None:
+        is_interrupted = imp.pk in interrupted([imp])
+    return imp.status == Import.Status.RUNNING and is_interrupted
 
 
 def claim(pk: int) -> bool:
-    """Take a queued import, or a running one whose worker stopped sending heartbeats (conditional UPDATE)."""
+    """Take a queued import, or a running one whose process died (conditional UPDATE; hold its RunLock first)."""
     now = timezone.now()
-    stale = now - Import.STALE_AFTER
     return (
-        Import.objects.filter(pk=pk)
-        .filter(Q(status=Import.Status.QUEUED) | Q(status=Import.Status.RUNNING, heartbeat_at__lt=stale))
-        .update(status=Import.Status.RUNNING, heartbeat_at=now, started_at=now, error="")
+        Import.objects.filter(pk=pk, status__in=[Import.Status.QUEUED, Import.Status.RUNNING]).update(
+            status=Import.Status.RUNNING,
+            heartbeat_at=now,
+            started_at=now,
+            error="",
+            runner=liveness.describe_process(),
+        )
         == 1
     )
 
@@ -105,27 +122,47 @@ def _quiet_gc():
         gc.unfreeze()
 
 
-def run(pk: int, *, progress: Callable[[Import], None] | None = None) -> Import:
-    """Run (or continue) import `pk` in this process; returns it with its final totals."""
-    if not claim(pk):
+def run(
+    pk: int,
+    *,
+    progress: Callable[[Import], None] | None = None,
+    on_start: Callable[[Import], None] | None = None,
+    lock_wait: float = 0,
+) -> Import:
+    """Run (or continue) import `pk` in this process; returns it with its final totals.
+
+    While another living process runs it, returns it untouched (status "running"). `on_start` is called once
+    this process has taken the import, before the first row. `lock_wait`: seconds to keep asking for the lock
+    (a process killed a moment ago may take that long to lose its database session).
+    """
+    lock = liveness.RunLock.acquire(pk, wait=lock_wait)
+    if lock is None:
         return Import.objects.get(pk=pk)
-    imp = Import.objects.select_related("created_by").get(pk=pk)
     try:
-        with _quiet_gc():
-            _run(imp, progress)
-    except ClaimLost:
-        logger.warning("import %s was taken over by another worker", pk)
-    except FileProblem as exc:
-        _fail(imp, str(exc))
-    except Exception as exc:
-        logger.exception("import %s failed", pk)
-        _fail(
-            imp,
-            f"The import stopped on an unexpected error ({exc.__class__.__name__}: {exc}). "
-            "The rows before it are saved; you can resume it.",
-        )
-        raise
-    return imp
+        # Holding the lock, a "running" import is one whose process died: it is ours to continue.
+        if not claim(pk):
+            return Import.objects.get(pk=pk)
+        imp = Import.objects.select_related("created_by").get(pk=pk)
+        if on_start:
+            on_start(imp)
+        try:
+            with _quiet_gc():
+                _run(imp, progress)
+        except ClaimLost:
+            logger.warning("import %s was taken over by another worker", pk)
+        except FileProblem as exc:
+            _fail(imp, str(exc))
+        except Exception as exc:
+            logger.exception("import %s failed", pk)
+            _fail(
+                imp,
+                f"The import stopped on an unexpected error ({exc.__class__.__name__}: {exc}). "
+                "The rows before it are saved; you can resume it.",
+            )
+            raise
+        return imp
+    finally:
+        lock.release()
 
 
 def _fail(imp: Import, message: str) -> None:
@@ -152,7 +189,14 @@ def _run(imp: Import, progress) -> None:
         raise FileProblem("The file's columns changed since it was mapped; upload it again.")
     context = _context(imp)
     # Read and parse the next chunks in a thread while this one writes (no database access in the thread).
-    chunks = in_background(_cleaned_chunks(rows, job, skip=imp.next_row), name="import-reader")
+    # On a resume, the rows before the resume point that were imported still count for duplicates (rows they
+    # rejected do not); read here, because the reader thread does not touch the database.
+    earlier_rejected = None
+    if imp.next_row and imp.object_type != ObjectType.DEAL:
+        earlier_rejected = set(RejectedRow.objects.filter(import_run=imp).values_list("row_number", flat=True))
+    chunks = in_background(
+        _cleaned_chunks(rows, job, skip=imp.next_row, earlier_rejected=earlier_rejected), name="import-reader"
+    )
     if _can_pipeline(imp):
         while True:
             leftover = Pipeline(imp, job, context, progress).run(chunks)
@@ -173,18 +217,34 @@ def _run(imp: Import, progress) -> None:
 Cleaned = tuple[Record, dict, list[str]]  # a row, its parsed values, the problems found
 
 
-def _cleaned_chunks(rows: Rows, job: Job, *, skip: int) -> Iterator[list[Cleaned]]:
-    """Chunks of parsed rows after the first `skip` (those were committed before a crash or restart)."""
+def _cleaned_chunks(rows: Rows, job: Job, *, skip: int, earlier_rejected: set | None = None) -> Iterator[list[Cleaned]]:
+    """Chunks of parsed rows after the first `skip` (those were committed before a crash or restart).
+
+    With `earlier_rejected` (a resume of contacts or companies), the skipped rows that were imported are parsed
+    once more, only to remember their identities, so a later duplicate of one is still reported as such.
+    """
     chunk: list[Cleaned] = []
     index = 0
     for record in rows:
         index += 1
         if index <= skip:
+            if (
+                earlier_rejected is not None
+                and not record.problem
+                and record.row_number not in earlier_rejected
+                and len(job.seen) < job.SEEN_LIMIT
+            ):
+                values, _ = job.clean(record.cells)
+                for identity in identities(job.object_type, values):
+                    job.seen.setdefault(identity, record.row_number)
             continue
         if record.problem:
             chunk.append((record, {}, [record.problem]))
         else:
             values, problems = job.clean(record.cells)
+            # Notes about the row, not fields: kept on the record so a chunk done again still has them.
+            record.warnings = values.pop(WARNINGS, None)
+            record.unknown_source = values.pop(UNKNOWN_SOURCE, "")
             chunk.append((record, values, problems))
         if len(chunk) >= CHUNK_SIZE:
             yield chunk
@@ -251,6 +311,11 @@ def split(chunk: list[Cleaned]) -> tuple[ChunkResult, list]:
             result.reject(record, "None of the imported columns has a value in this row.")
         else:
             rows.append((record, values))
+            if record.warnings:
+                result.warnings[record.row_number] = record.warnings
+            if record.unknown_source:
+                unknown = record.unknown_source
+                result.unknown_sources[unknown] = result.unknown_sources.get(unknown, 0) + 1
     return result, rows
 
 
@@ -319,8 +384,11 @@ def write_chunk(
             for number, reason, cells in result.rejected
         ]
     )
+    ReportedRow.objects.bulk_create(_reported_rows(imp, job, result))
     if before_commit is not None:
         before_commit()
+    # The earlier chunks have committed (before_commit waited for them), so imp holds their sources.
+    unknown_sources = _merge_counts(imp.unknown_sources, result.unknown_sources)
     # Conditional on the resume point this chunk starts at: if another worker took the import over (it thought
     # we were dead), or an earlier chunk did not commit, this chunk rolls back instead of being counted twice.
     moved = Import.objects.filter(pk=imp.pk, status=Import.Status.RUNNING, next_row=start).update(
@@ -329,6 +397,8 @@ def write_chunk(
         updated=F("updated") + result.updated,
         unchanged=F("unchanged") + result.unchanged,
         rejected=F("rejected") + len(result.rejected),
+        warned=F("warned") + result.warned,
+        unknown_sources=unknown_sources,
         padded=F("padded") + result.padded,
         companies_created=F("companies_created") + result.companies_created,
         heartbeat_at=timezone.now(),
@@ -337,7 +407,57 @@ def write_chunk(
         raise ClaimLost()
 
 
-def _absorb(imp: Import, chunk: list[Cleaned], result: ChunkResult, companies_created: int) -> None:
+MAX_UNKNOWN_SOURCES = 50  # distinct unknown source values an import remembers (a file could have thousands)
+
+
+def _merge_counts(total: dict, more: dict) -> dict:
+    merged = dict(total)
+    for value, rows in more.items():
+        if value in merged or len(merged) < MAX_UNKNOWN_SOURCES:
+            merged[value] = merged.get(value, 0) + rows
+    return merged
+
+
+def _label(state: dict) -> str:
+    return (state.get("email") or state.get("name") or state.get("domain") or "")[:255]
+
+
+def _stored(value):
+    if isinstance(value, dict) and "name_key" in value:  # a company the chunk created: its id by now
+        return value["id"]
+    return jsonable(value)
+
+
+def _reported_rows(imp: Import, job: Job, result: ChunkResult) -> list[ReportedRow]:
+    """The chunk's rows worth a line on the result page, now that new records have their ids."""
+    rows = []
+    for number, outcome, state, changes in result.outcomes:
+        stored = {}
+        for name, (before, after) in changes.items():
+            if name == "custom":  # one entry per property that changed, not the whole JSON
+                for prop in sorted(set(before or {}) | set(after or {})):
+                    if (before or {}).get(prop) != (after or {}).get(prop):
+                        stored[f"custom:{prop}"] = [jsonable((before or {}).get(prop)), jsonable(after.get(prop))]
+            else:
+                stored[name] = [_stored(before), _stored(after)]
+        rows.append(
+            ReportedRow(
+                import_run=imp,
+                row_number=number,
+                outcome=outcome,
+                object_id=state.get("id"),
+                label=_storable(_label(state)),
+                changes=stored,
+                warnings=result.warnings.get(number, []),
+            )
+        )
+    return rows
+
+
+def _absorb(imp: Import, job: Job, chunk: list[Cleaned], result: ChunkResult, companies_created: int) -> None:
+    job.remember(result)
+    imp.unknown_sources = _merge_counts(imp.unknown_sources, result.unknown_sources)
+    imp.warned += result.warned
     imp.next_row += len(chunk)
     imp.created += result.created
     imp.updated += result.updated
@@ -367,7 +487,7 @@ def commit_chunk(imp: Import, job: Job, chunk: list[Cleaned], context: dict) -> 
             if attempt == RETRIES:
                 raise
             time.sleep(0.2 * attempt)
-    _absorb(imp, chunk, result, created_companies)
+    _absorb(imp, job, chunk, result, created_companies)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -524,7 +644,7 @@ class Pipeline:
         finally:
             mark_locked()  # whatever happened, later chunks must not wait for this one's locks
         with self.cond:
-            _absorb(self.imp, chunk, result, made)
+            _absorb(self.imp, self.job, chunk, result, made)
             self.committed = k
             self.keys.pop(k, None)  # no later chunk compares against a committed one
             self.cond.notify_all()
@@ -542,13 +662,14 @@ def finish(imp: Import) -> None:
     Import.objects.filter(pk=imp.pk).update(status=Import.Status.DONE, finished_at=now, heartbeat_at=now)
     imp.status, imp.finished_at = Import.Status.DONE, now
     record_audit(
-        actor=imp.created_by,
+        actor=imp.created_by or system_actor(Origin.IMPORT),
         action="import_done",
         obj=imp,
         origin=Origin.IMPORT,
         changes={
             name: (None, getattr(imp, name))
-            for name in ("total_rows", "created", "updated", "unchanged", "rejected", "companies_created")
+            for name in ("total_rows", "created", "updated", "unchanged", "rejected", "warned", "companies_created")
         },
     )
     delete_file(imp)
+    liveness.forget(imp.pk)

@@ -218,10 +218,11 @@ class ExportTests(TempMediaMixin, TestCase):
                 lifecycle_stage="sql",
                 lead_status="attempted",
                 external_id=f"ext-{i}",
-                first_source="Webinar",
+                first_source="webinar",
                 custom={"plan": 'Pro "Gold"'},
             )
         body = b"".join(download(self.client, query=f"company={company.pk}").streaming_content)
+        self.assertIn(",Webinar,", body.decode("utf-8-sig"))  # the source's label, which imports back as itself
         imp = run_csv(body, self.cast["alice"])
         self.assertEqual(imp.unmapped_columns, ["Smarketing ID", "Last Modified Date", "Consent"])
         self.assertEqual(totals(imp), (0, 0, 3, 0))

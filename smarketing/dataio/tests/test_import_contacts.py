@@ -5,6 +5,7 @@ from unittest import mock
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from smarketing.core.models import AuditEntry, Event, Origin
 from smarketing.crm import kinds as Kind
@@ -128,11 +129,15 @@ class ContactImportTests(TempMediaMixin, TestCase):
         self.assertEqual(totals(imp), (0, 0, 0, 1))
         self.assertIn("belongs to a@example.com", RejectedRow.objects.get().reason)
 
-    def test_the_same_person_twice_in_a_file(self):
+    def test_the_same_person_twice_in_a_file_is_reported_as_a_duplicate(self):
         imp = run_csv("Email,Job Title\nx@example.com,A\nX@example.com,A\nx@example.com,B\n", self.alice)
-        self.assertEqual(totals(imp), (1, 1, 1, 0))
-        self.assertEqual(Contact.objects.get(email="x@example.com").title, "B")
+        self.assertEqual(totals(imp), (1, 0, 0, 2))
+        # The first row wins; the later ones overwrite nothing and say which row they repeat.
+        self.assertEqual(Contact.objects.get(email="x@example.com").title, "A")
         self.assertEqual(LifecycleChange.objects.count(), 1)
+        reasons = dict(RejectedRow.objects.values_list("row_number", "reason"))
+        self.assertEqual(sorted(reasons), [3, 4])
+        self.assertTrue(reasons[4].startswith("Duplicate of row 2: both rows have the email x@example.com."))
 
     def test_companies_by_column_domain_and_email_domain(self):
         existing = make_company(None, name="Globex", domain="globex.com")
@@ -173,12 +178,15 @@ class ContactImportTests(TempMediaMixin, TestCase):
         self.assertEqual(customer.lifecycle_stage, "customer")
         self.assertIn("would move back from Customer to Lead", RejectedRow.objects.get().reason)
 
-    def test_owner_change_is_on_the_timeline_and_unknown_owners_are_rejected(self):
+    def test_owner_change_is_on_the_timeline_and_unknown_owners_leave_the_row_unassigned(self):
         contact = make_contact(None, email="o@example.com")
         imp = run_csv("Email,Owner\no@example.com,bob@example.com\nn@example.com,nobody@example.com\n", self.alice)
-        self.assertEqual(totals(imp), (0, 1, 0, 1))
+        self.assertEqual((*totals(imp), imp.warned), (1, 1, 0, 0, 1))
         self.assertTrue(Touchpoint.objects.filter(contact=contact, kind=Kind.OWNER_CHANGED).exists())
-        self.assertIn("no active user has the email or name", RejectedRow.objects.get().reason)
+        self.assertIsNone(Contact.objects.get(email="n@example.com").owner)
+        warned = imp.reported_rows.get(row_number=3)
+        self.assertEqual(warned.outcome, "created")
+        self.assertIn("no active user has the email or name “nobody@example.com”", warned.warnings[0])
 
     def test_custom_properties_are_validated(self):
         PropertyDefinition.objects.create(object_type="contact", key="seats", label="Seats", type="number")
@@ -244,19 +252,20 @@ class ContactImportTests(TempMediaMixin, TestCase):
             "\n"  # 8 rejected: empty row
             "date@example.com,D,D,,31/31/2024,\n"  # 9 rejected
             "stage@example.com,S,S,hot,,\n"  # 10 rejected
-            "OK@example.com,Ok,One,lead,2024-01-01,\n"  # 11 unchanged (same as row 2)
+            "OK@example.com,Ok,One,lead,2024-01-01,\n"  # 11 rejected: a duplicate of row 2
             f"big@example.com,{big},x,,,\n"  # 12 rejected: field too large
-            "owner@example.com,O,O,,,ghost@example.com\n"  # 13 rejected
+            "owner@example.com,O,O,,,ghost@example.com\n"  # 13 created without an owner, with a warning
             "\"=cmd|' /C calc'!A0\",<b>x</b>,y,,,\n"  # 14 rejected: not an email
             "html@example.com,<script>alert(1)</script>,=1+1,,,\n"  # 15 created, stored as text
         )
         imp = run_csv(csv_text, self.alice)
         self.assertEqual(imp.total_rows, 14)
-        self.assertEqual(totals(imp), (3, 0, 1, 10))
+        self.assertEqual(totals(imp), (4, 0, 0, 10))
+        self.assertEqual(imp.warned, 1)
         self.assertEqual(imp.created + imp.updated + imp.unchanged + imp.rejected, imp.total_rows)
         self.assertEqual(imp.padded, 1)
         rejected = dict(RejectedRow.objects.values_list("row_number", "reason"))
-        self.assertEqual(sorted(rejected), [3, 4, 5, 7, 8, 9, 10, 12, 13, 14])
+        self.assertEqual(sorted(rejected), [3, 4, 5, 7, 8, 9, 10, 11, 12, 14])
         self.assertIn("not a valid email", rejected[3])
         self.assertIn("required to create a contact", rejected[4])
         self.assertIn("7 cells but the header has 6", rejected[5])
@@ -265,7 +274,8 @@ class ContactImportTests(TempMediaMixin, TestCase):
         self.assertIn("Create date", rejected[9])
         self.assertIn("not a lifecycle stage", rejected[10])
         self.assertIn("Field too large", rejected[12])
-        self.assertIn("ghost@example.com", rejected[13])
+        self.assertIn("Duplicate of row 2", rejected[11])
+        self.assertIn("ghost@example.com", imp.reported_rows.get(row_number=13).warnings[0])
         html = Contact.objects.get(email="html@example.com")
         self.assertEqual((html.first_name, html.last_name), ("<script>alert(1)</script>", "=1+1"))
         self.assertEqual(len(RejectedRow.objects.get(row_number=12).cells[1]), 1000)  # stored cells are shortened
@@ -329,10 +339,9 @@ class CrashResumeTests(TempMediaMixin, TestCase):
         self.assertEqual(LifecycleChange.objects.count(), 11)
         self.assertEqual(Touchpoint.objects.count(), 11)
 
-    def test_a_worker_that_died_is_taken_over_after_its_heartbeat_goes_stale(self):
-        from django.utils import timezone
-
+    def test_an_import_whose_process_died_is_taken_over_at_once_and_a_living_one_never(self):
         from smarketing.dataio import services
+        from smarketing.dataio.importer import liveness
         from smarketing.dataio.tests.helpers import prepare
 
         with mock.patch.object(runner, "CHUNK_SIZE", 5):
@@ -341,14 +350,20 @@ class CrashResumeTests(TempMediaMixin, TestCase):
             runner.start(imp, self.alice)
             with self.crash_on_third_chunk(), self.assertRaises(RuntimeError):
                 runner.run(imp.pk)
-            # As if the process had been killed: still "running", heartbeat recent, so nobody may take it...
+            # As if the process had been killed: still "running" with a fresh heartbeat.
             Import.objects.filter(pk=imp.pk).update(status=Import.Status.RUNNING, heartbeat_at=timezone.now())
-            self.assertEqual(runner.run(imp.pk).next_row, 10)
-            self.assertFalse(runner.claim(imp.pk))
-            # ...until the heartbeat is old.
-            Import.objects.filter(pk=imp.pk).update(heartbeat_at=timezone.now() - Import.STALE_AFTER * 2)
+            # While a living process holds the import's run lock, nobody else runs it, whatever the heartbeat...
+            held = liveness.RunLock.acquire(imp.pk)
+            try:
+                self.assertEqual(runner.interrupted([imp]), set())
+                self.assertFalse(runner.resumable(Import.objects.get(pk=imp.pk)))
+                self.assertEqual(runner.run(imp.pk).next_row, 10)
+            finally:
+                held.release()
+            # ...and once that process is gone (its lock with it), the import is taken over straight away.
             imp.refresh_from_db()
-            self.assertTrue(imp.is_stale)
+            self.assertEqual(runner.interrupted([imp]), {imp.pk})
+            self.assertTrue(runner.resumable(imp))
             imp = runner.run(imp.pk)
         self.assertEqual((imp.status, imp.processed), (Import.Status.DONE, self.ROWS))
         self.assertEqual(Contact.objects.count(), 11)

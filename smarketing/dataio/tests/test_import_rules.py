@@ -30,9 +30,10 @@ class ImportRuleTests(TempMediaMixin, TestCase):
 
     def test_a_read_only_user_cannot_own_imported_records(self):
         imp = run_csv("Email,Owner\na@example.com,rory@example.com\nb@example.com,bob@example.com\n", self.alice)
-        self.assertEqual(totals(imp), (1, 0, 0, 1))
-        self.assertIn("read-only users own no records", RejectedRow.objects.get().reason)
-        self.assertEqual(Contact.objects.get().owner, self.cast["bob"])
+        self.assertEqual((*totals(imp), imp.warned), (2, 0, 0, 0, 1))
+        self.assertIn("read-only users own no records", imp.reported_rows.get(row_number=2).warnings[0])
+        self.assertIsNone(Contact.objects.get(email="a@example.com").owner)
+        self.assertEqual(Contact.objects.get(email="b@example.com").owner, self.cast["bob"])
 
     def test_touches_read_as_the_services_write_them(self):
         contact = make_contact(None, lifecycle_stage="lead")

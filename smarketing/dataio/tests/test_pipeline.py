@@ -24,7 +24,7 @@ def messy_file() -> str:
             lines.append(f"broken-{i},X,Co {i % 4},T")  # rejected
         else:
             lines.append(f"p{i}@example.com,P{i},Co {i % 4},T{i}")
-    lines.append("p3@example.com,P3,Co 3,Changed")  # the same person again, in a later chunk
+    lines.append("p3@example.com,P3,Co 3,Changed")  # the same person again, in a later chunk: a duplicate
     lines.append("old@example.com,Old,Co 1,Updated")  # an existing contact
     return "\n".join(lines) + "\n"
 
@@ -47,15 +47,16 @@ class PipelineTests(TempMediaMixin, TransactionTestCase):
         imp.refresh_from_db()
         self.assertEqual(imp.status, Import.Status.DONE)
         self.assertEqual(imp.total_rows, 62)
-        self.assertEqual(totals(imp), (54, 2, 0, 6))
+        self.assertEqual(totals(imp), (54, 1, 0, 7))
         self.assertEqual(imp.companies_created, 4)
         self.assertEqual(Company.objects.count(), 4)  # one per name, though every chunk names them
         self.assertEqual(Contact.objects.count(), 55)
-        self.assertEqual(Contact.objects.get(email="p3@example.com").title, "Changed")
+        self.assertEqual(Contact.objects.get(email="p3@example.com").title, "T3")  # the first row's
+        self.assertTrue(RejectedRow.objects.get(row_number=62).reason.startswith("Duplicate of row 5:"))
         self.assertEqual(Contact.objects.get(email="old@example.com").title, "Updated")
         self.assertEqual(LifecycleChange.objects.filter(origin="import").count(), 54)
         self.assertEqual(Touchpoint.objects.filter(kind=Kind.CONTACT_CREATED).count(), 55)
-        self.assertEqual(RejectedRow.objects.count(), 6)
+        self.assertEqual(RejectedRow.objects.count(), 7)
 
     def test_two_writers_give_the_same_result_as_one(self):
         runs = []
@@ -136,6 +137,6 @@ class PipelineTests(TempMediaMixin, TransactionTestCase):
             imp = runner.run(self.start().pk)
         imp.refresh_from_db()
         self.assertEqual((imp.status, imp.processed), (Import.Status.DONE, 62))
-        self.assertEqual(totals(imp), (54, 2, 0, 6))
+        self.assertEqual(totals(imp), (54, 1, 0, 7))
         again = Company.objects.get(name="Co 1")
         self.assertTrue(Contact.objects.filter(company=again, email="old@example.com").exists())

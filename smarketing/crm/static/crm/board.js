@@ -6,7 +6,9 @@
 
   var board = document.querySelector("[data-board]");
   if (!board) return;
-  var errorBox = document.getElementById("board-error");
+  var errorBox = document.getElementById("board-error-box");
+  var errorText = document.getElementById("board-error");
+  var errorFixes = document.getElementById("board-error-fixes");
   var status = document.getElementById("board-status");
   var dragged = null;
   var errorTimer = null;
@@ -20,12 +22,21 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  function showError(message) {
+  // The refusal, with links to where the user can do what it asks (e.g. "Add a contact" on that deal).
+  function showError(message, fixes) {
     if (!errorBox) { window.alert(message); return; }
-    errorBox.textContent = message;
+    errorText.textContent = message;
+    errorFixes.textContent = "";
+    (fixes || []).forEach(function (fix) {
+      var link = document.createElement("a");
+      link.href = fix.url;
+      link.textContent = fix.label;
+      link.className = "toast-link";
+      errorFixes.appendChild(link);
+    });
     errorBox.classList.remove("hidden");
     clearTimeout(errorTimer);
-    errorTimer = setTimeout(hideError, 10000);
+    if (!(fixes && fixes.length)) errorTimer = setTimeout(hideError, 10000);  // a way out stays until used
   }
 
   function hideError() {
@@ -51,6 +62,8 @@
       if (!column) return;
       column.querySelector("[data-column-count]").textContent = columns[stageId].count;
       column.querySelector("[data-column-total]").textContent = columns[stageId].total;
+      var chip = document.querySelector("[data-nav-count='" + stageId + "']");
+      if (chip) chip.textContent = columns[stageId].count;
     });
   }
 
@@ -79,12 +92,12 @@
     body.append("reason", reason);
     body.append("board_owner", board.dataset.boardOwner || "");
 
-    function putBack(message) {
+    function putBack(message, fixes) {
       var focused = card.contains(document.activeElement);
       home.insertBefore(card, homeNext && homeNext.parentNode === home ? homeNext : null);
       if (focused || hadFocus) refocus(card);
       card.classList.remove("saving");
-      showError(message);
+      showError(message, fixes);
       announce(message);
     }
 
@@ -98,7 +111,7 @@
         return { ok: false, error: "The server answered " + response.status + "; the deal was not moved." };
       });
     }).then(function (data) {
-      if (!data.ok) { putBack(data.error || "The deal could not be moved."); return; }
+      if (!data.ok) { putBack(data.error || "The deal could not be moved.", data.fixes); return; }
       card.classList.remove("saving", "is-stalled");
       var select = card.querySelector("select[name='stage']");
       if (select) select.value = String(data.stage);
@@ -111,7 +124,8 @@
       var stalled = card.querySelector("[data-stalled]");
       if (stalled) stalled.remove();
       updateColumns(data.columns);
-      announce(data.message || "Moved.");
+      if (data.toast && window.smToast) window.smToast(data.toast);  // the live region announces it
+      else announce(data.message || "Moved.");
     }).catch(function () {
       putBack("Network problem: the deal was not moved. Try again.");
     });
@@ -172,5 +186,5 @@
     move(card, columnOf(select.value));
   });
 
-  if (errorBox) errorBox.addEventListener("click", hideError);
+  if (errorBox) errorBox.addEventListener("click", function (e) { if (!e.target.closest("a")) hideError(); });
 })();

@@ -19,19 +19,7 @@
   });
 
   function toast(message) {
-    var box = document.getElementById("toast");
-    if (!box) {
-      box = document.createElement("div");
-      box.id = "toast";
-      box.className = "toast message message-error";
-      box.setAttribute("role", "alert");
-      box.addEventListener("click", function () { box.classList.add("hidden"); });
-      document.body.appendChild(box);
-    }
-    box.textContent = message;
-    box.classList.remove("hidden");
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.classList.add("hidden"); }, 8000);
+    window.smToast({ message: message, level: "error" });  // toast.js, loaded by base.html
   }
 
   // htmx does not swap error responses; show the server's plain-text reason instead of failing silently.

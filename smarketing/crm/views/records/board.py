@@ -4,7 +4,6 @@ import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, F, Q, Sum, Window
@@ -16,9 +15,10 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
+from smarketing.core.toasts import add_toast, toast_payload
 from smarketing.crm import access, services
 from smarketing.crm.models import Deal, DealStatus, Pipeline, Stage
-from smarketing.crm.views.records.common import get_record, money, safe_next, wants_json
+from smarketing.crm.views.records.common import exit_fixes, get_record, money, safe_next, undo_offer, wants_json
 from smarketing.crm.views.records.forms import DealMoveForm
 from smarketing.crm.views.records.pages import render_deal
 
@@ -89,6 +89,15 @@ class BoardQuery:
         return list(ranked.select_related(*related).order_by("stage_id", "-id"))
 
 
+def _locked_reason(deal: Deal, can_edit_any: bool) -> str:
+    """Why this user cannot drag the card, in words the card shows on its lock (crm/access.py decides)."""
+    if not can_edit_any:
+        return "You can look at deals but not move them (your account is read-only)."
+    if deal.owner is not None:
+        return f"Only {deal.owner.display_name} (the owner) or a manager can move this deal."
+    return "Only a manager can move this deal."
+
+
 def _url_pattern(name: str) -> str:
     """reverse() once for a whole board ("/deals/{}/move/") instead of once per card."""
     return reverse(name, args=[987654321]).replace("987654321", "{}")
@@ -117,6 +126,8 @@ def pipeline_board(request):
         target = targets.get(deal.stage_id)
         deal.stalled = bool(deal.status == DealStatus.OPEN and target and deal.days_in_stage > target)
         deal.can_move = can_edit_any and access.can(request.user, "edit", deal)
+        if not deal.can_move:
+            deal.locked_reason = _locked_reason(deal, can_edit_any)
         deal.key = str(deal.pk)
         deal.detail_url = detail_url.format(deal.pk)
         deal.move_url = move_url.format(deal.pk)
@@ -165,17 +176,23 @@ def deal_move(request, pk: int):
     if stage_id.isdigit():
         stage = Stage.objects.filter(pk=int(stage_id), pipeline_id=deal.pipeline_id).first()
     from_stage_id = deal.stage_id
-    error, code = None, "invalid"
+    error, code, fixes, change = None, "invalid", [], None
     if stage is None:
         error = "Choose a stage of this deal's pipeline."
     else:
         try:
-            services.move_deal_stage(deal, stage, actor=request.user, reason=request.POST.get("reason", "")[:200])
+            change = services.move_deal_stage(
+                deal, stage, actor=request.user, reason=request.POST.get("reason", "")[:200]
+            )
         except ValidationError as exc:
             error, code = " ".join(exc.messages), getattr(exc, "code", None) or "invalid"
+            fixes = exit_fixes(deal, exc)
+    # A move is undone by moving back, through the same service (so it is recorded as a move too).
+    undo = undo_offer(request, "move", deal=deal.pk, to=stage.pk, **{"from": from_stage_id}) if change else {}
+    message = f"Moved “{deal.name}” to {stage.name}." if change else ""
     if json:
         if error:
-            return JsonResponse({"ok": False, "error": error, "code": code}, status=400)
+            return JsonResponse({"ok": False, "error": error, "code": code, "fixes": fixes}, status=400)
         changed = list(Stage.objects.filter(pk__in=[from_stage_id, stage.pk]))
         board = BoardQuery(changed, request.user, request.POST.get("board_owner") == "me")
         totals = board.totals()
@@ -186,7 +203,8 @@ def deal_move(request, pk: int):
                 "deal": deal.pk,
                 "stage": stage.pk,
                 "stage_name": stage.name,
-                "message": f"Moved “{deal.name}” to {stage.name}.",
+                "message": message or f"“{deal.name}” is in {stage.name}.",
+                "toast": toast_payload(message, **undo) if change else None,
                 "columns": {
                     str(sid): {k: totals.get(sid, empty)[k] for k in ("count", "total")}
                     for sid in {from_stage_id, stage.pk}
@@ -198,9 +216,10 @@ def deal_move(request, pk: int):
         form = DealMoveForm(request.POST, deal=deal)
         form.is_valid()
         form.add_error("reason" if code == "lost_reason" else None, error)
-        return render_deal(request, deal, move_form=form, status=400)
+        return render_deal(request, deal, move_form=form, move_fixes=fixes, status=400)
+    response = redirect(safe_next(request, reverse("deal_detail", args=[deal.pk])))
     if error:
-        messages.error(request, f"“{deal.name}” was not moved: {error}")
-    elif stage.pk != from_stage_id:
-        messages.success(request, f"Moved “{deal.name}” to {stage.name}.")
-    return redirect(safe_next(request, reverse("deal_detail", args=[deal.pk])))
+        return add_toast(request, response, f"“{deal.name}” was not moved: {error}", links=fixes, level="error")
+    if change:
+        return add_toast(request, response, message, **undo)
+    return response

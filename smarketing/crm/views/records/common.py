@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from smarketing.core.toasts import undo_token
 from smarketing.crm import services
 from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition, Task
 
@@ -99,6 +100,34 @@ def custom_props(kind: str, obj) -> list[tuple[str, str | None]]:
     ]
 
 
+def undo_offer(request, action: str, **data) -> dict:
+    """The keyword arguments of core.toasts.add_toast for an Undo of `action` by this user (changes.undo)."""
+    return {"undo_url": reverse("undo"), "token": undo_token(action, request.user, **data)}
+
+
+def criterion_fix(deal: Deal, criterion: str, label: str = "") -> dict:
+    """Where an unmet exit criterion is filled in: no message says "fill in X" without a way there."""
+    if criterion == "contacts":
+        return {"url": f"{reverse('deal_detail', args=[deal.pk])}#add-contact", "label": "Add a contact"}
+    field = f"cp_{criterion.split('.', 1)[1]}" if criterion.startswith("custom.") else criterion
+    return {
+        "url": f"{reverse('deal_edit', args=[deal.pk])}#id_{field}",
+        "label": f"Fill in {label}" if label else "Fill it in",
+    }
+
+
+def exit_fixes(deal: Deal, exc: ValidationError) -> list[dict]:
+    """Links to meet the exit criteria an ExitCriteriaError names: "Add a contact" on the deal page, and one
+    "Fill in Amount, Close date" to the edit form (at the first of those fields)."""
+    fixes, fields = [], []
+    for criterion, label in getattr(exc, "criteria", None) or []:
+        if criterion == "contacts":
+            fixes.append(criterion_fix(deal, criterion))
+        else:
+            fields.append((criterion, label))
+    if fields:
+        fixes.append(criterion_fix(deal, fields[0][0], ", ".join(label for _, label in fields)))
+    return fixes
 
 
 def completable(tasks: list[Task], user) -> list[Task]:

@@ -6,8 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from smarketing.accounts.models import User
+from smarketing.crm.forms import ContactEmailField
 from smarketing.crm.lifecycle_rules import is_backward
-from smarketing.crm.models import Contact, Deal, LifecycleStage, Stage, Task
+from smarketing.crm.models import Contact, Deal, DealContact, LifecycleStage, Stage, Task
 from smarketing.crm.services.common import assignable_users
 
 OUTCOMES = {
@@ -118,3 +119,29 @@ class DealMoveForm(forms.Form):
             # The page already loaded the stages: render the options from them instead of querying again.
             self.fields["stage"].choices = [(s.pk, s.name) for s in stages]
         self.fields["stage"].initial = deal.stage_id
+
+
+class DealContactForm(forms.Form):
+    """Put a contact on a deal: picked by email with type-ahead suggestions (crm.forms.ContactEmailField)."""
+
+    # Named "q": the type-ahead (crm lists' record_lookup, /lookup/contact/) reads the typed term from q.
+    q = ContactEmailField(required=True, label="Contact")
+    role = forms.ChoiceField(choices=DealContact.Role.choices, initial=DealContact.Role.DECISION_MAKER, label="Role")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_deal_contact_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update(list="deal-contact-options", **{"hx-target": "#deal-contact-options"})
+
+
+class OwnerForm(forms.Form):
+    """The record page's quick owner change."""
+
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
+
+    def __init__(self, *args, record=None, **kwargs):
+        kwargs.setdefault("auto_id", "id_owner_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_users()
+        if record is not None:
+            self.fields["owner"].initial = record.owner_id

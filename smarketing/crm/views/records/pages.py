@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from smarketing.core.toasts import add_toast
 from smarketing.crm import access, services
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import (
@@ -31,6 +32,7 @@ from smarketing.crm.sanitize import text_to_html
 from smarketing.crm.views.records.common import (
     add_errors,
     completable,
+    criterion_fix,
     custom_props,
     duration,
     get_record,
@@ -38,7 +40,16 @@ from smarketing.crm.views.records.common import (
     money,
     record_url,
 )
-from smarketing.crm.views.records.forms import OUTCOMES, ActivityForm, DealMoveForm, LifecycleForm, NoteForm, TaskForm
+from smarketing.crm.views.records.forms import (
+    OUTCOMES,
+    ActivityForm,
+    DealContactForm,
+    DealMoveForm,
+    LifecycleForm,
+    NoteForm,
+    OwnerForm,
+    TaskForm,
+)
 from smarketing.timeline.kinds import is_declared, kind_choices
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.queries import timeline, timeline_page
@@ -167,11 +178,15 @@ def _record_context(request, kind: str, obj, *, quick: dict | None = None, activ
         "can_merge": kind != "deal" and access.can(user, "merge", obj),
         "can_write": can_write,
         "custom_props": custom_props(kind, obj),
+        "can_reassign": access.can(user, "reassign", obj),
         "open_tasks": completable(_open_tasks(kind, obj), user),
         **_timeline_context(request, kind, obj, request.GET.get("cursor") or None),
     }
     if can_write:
         context["panels"] = _quick_panels(kind, obj, _quick_forms(quick), active)
+    if context["can_reassign"]:
+        context["owner_form"] = OwnerForm(record=obj)
+        context["owner_url"] = reverse("change_owner", args=[kind, obj.pk])
     return context
 
 
@@ -248,10 +263,11 @@ def _stage_steps(stages: list[Stage], current: Stage) -> list[dict]:
 
 
 def _exit_criteria(deal: Deal, stage: Stage, defs: list[PropertyDefinition]) -> list[dict]:
-    """Each criterion of `stage` with whether `deal` meets it; services.missing_exit_criteria is the judge."""
+    """Each criterion of `stage` with whether `deal` meets it and, if not, a link to where it is filled in;
+    services.unmet_exit_criteria is the judge."""
     if not stage.exit_criteria:
         return []
-    missing = set(services.missing_exit_criteria(deal, stage))
+    unmet = dict(services.unmet_exit_criteria(deal, stage))
     labels = {d.key: d.label for d in defs}
     criteria = []
     for name in stage.exit_criteria:
@@ -265,11 +281,14 @@ def _exit_criteria(deal: Deal, stage: Stage, defs: list[PropertyDefinition]) -> 
                 label = str(Deal._meta.get_field(name).verbose_name).capitalize()
             except FieldDoesNotExist:  # a criterion naming a removed field no longer applies
                 continue
-        criteria.append({"label": label, "met": label not in missing})
+        met = name not in unmet
+        criteria.append({"label": label, "met": met, "fix": None if met else criterion_fix(deal, name, label)})
     return criteria
 
 
-def render_deal(request, deal: Deal, *, move_form=None, quick=None, active="note", status=200):
+def render_deal(
+    request, deal: Deal, *, move_form=None, move_fixes=(), contact_form=None, quick=None, active="note", status=200
+):
     context = _record_context(request, "deal", deal, quick=quick, active=active)
     now = timezone.now()
     stages = list(Stage.objects.filter(pipeline_id=deal.pipeline_id).order_by("position"))
@@ -301,6 +320,9 @@ def render_deal(request, deal: Deal, *, move_form=None, quick=None, active="note
         criteria=_exit_criteria(deal, current, defs),
         move_form=move_form or DealMoveForm(deal=deal, stages=stages),
         move_open=move_form is not None,
+        move_fixes=move_fixes,
+        contact_form=contact_form or DealContactForm(),
+        contact_form_open=contact_form is not None,
         current_stage=current,
     )
     return render(request, "crm/record_deal.html", context, status=status)
@@ -363,7 +385,8 @@ def _quick_response(request, kind: str, obj, panel: str, form, *, touch=None, sa
         if panel == "task" and touch is not None:
             context["open_tasks"] = completable(_open_tasks(kind, obj), request.user)
             context["tasks_oob"] = True
-        return render(request, "crm/record_quick_result.html", context)
+        response = render(request, "crm/record_quick_result.html", context)
+        return add_toast(request, response, saved) if touch is not None else response
     if touch is not None:
         messages.success(request, saved)
         return redirect(f"{record_url(kind, obj)}#timeline")

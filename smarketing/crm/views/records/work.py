@@ -2,16 +2,16 @@
 
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from smarketing.core.queries import SortOption, keyset_page
+from smarketing.core.toasts import add_toast
 from smarketing.crm import services
 from smarketing.crm.models import Task
-from smarketing.crm.views.records.common import completable, is_htmx, safe_next
+from smarketing.crm.views.records.common import completable, is_htmx, safe_next, undo_offer
 
 TASK_PAGE_SIZE = 50
 # Keyset sorts need NOT NULL columns, so open tasks come in two runs: dated ones by (due_at, id), then the
@@ -79,6 +79,7 @@ def task_complete(request, pk: int):
     task = get_object_or_404(Task.objects.select_related("owner", "contact", "company", "deal"), pk=pk)
     task = services.complete_task(task, actor=request.user)  # PermissionDenied: core.errors answers 403
     if is_htmx(request):
-        return render(request, "crm/task_item.html", {"task": task, "now": timezone.now(), "just_done": True})
-    messages.success(request, f"Task “{task.title}” completed.")
-    return redirect(safe_next(request, reverse("task_list")))
+        response = render(request, "crm/task_item.html", {"task": task, "now": timezone.now(), "just_done": True})
+    else:
+        response = redirect(safe_next(request, reverse("task_list")))
+    return add_toast(request, response, f"Task “{task.title}” completed.", **undo_offer(request, "task", task=task.pk))

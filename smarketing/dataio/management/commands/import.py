@@ -8,8 +8,11 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.timesince import timesince
 
-from smarketing.accounts.models import Role, User
+from smarketing.accounts.access import SystemActor, system_actor
+from smarketing.accounts.models import User
+from smarketing.core.models import Origin
 from smarketing.dataio import access, services
 from smarketing.dataio.csvfile import DELIMITERS, ENCODINGS, FileProblem
 from smarketing.dataio.fields import targets
@@ -31,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", help="the CSV file")
         parser.add_argument("--mapping", help="JSON file mapping column headers to fields")
         parser.add_argument("--dry-run", action="store_true", help="check every row and print the totals; save nothing")
-        parser.add_argument("--user", help="email of the user the import acts as (default: the first admin)")
+        parser.add_argument("--user", help="email of the user the import acts as (default: the system)")
         parser.add_argument("--encoding", choices=sorted(ENCODINGS), help="skip detection")
         parser.add_argument("--delimiter", help="skip detection: , ; tab or |")
         parser.add_argument("--date-order", choices=Import.DateOrder.values, help="how to read 03/01/2024")
@@ -85,7 +88,8 @@ class Command(BaseCommand):
                 imp.save(update_fields=["send_events"])
                 self.report_mapping(imp)
                 runner.start(imp, actor)
-                imp = runner.run(imp.pk, progress=self.progress)
+                on_start = None if dry_run else self.announce(options["object_type"])
+                imp = runner.run(imp.pk, progress=self.progress, on_start=on_start)
                 self.totals(imp, dry_run)
                 if options["errors"]:
                     self.write_errors(imp, options["errors"])
@@ -107,18 +111,29 @@ class Command(BaseCommand):
 
     # -- helpers ------------------------------------------------------------------------------------------
 
-    def actor(self, email: str | None) -> User:
-        if email:
-            user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user has the email {email}.")
-        else:
-            user = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
-            if user is None:
-                raise CommandError("There is no admin user to import as; create one or pass --user EMAIL.")
+    def actor(self, email: str | None) -> User | SystemActor:
+        """--user's person (their rights, their name on the history), or the system: no stand-in person is
+        picked, so on a fresh install without users the import works and is recorded as the system's."""
+        if not email:
+            return system_actor(Origin.IMPORT)
+        user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active user has the email {email}.")
         if not access.can_import(user):
             raise CommandError(f"{user.email} may not edit records, so cannot import.")
         return user
+
+    def announce(self, object_type: str):
+        """Print the import's id and how to resume it as soon as it starts, so a crash leaves a way back."""
+
+        def on_start(imp: Import) -> None:
+            self.stdout.write(
+                f"Import #{imp.pk} started. If it is interrupted, continue it with: "
+                f"smarketing import {object_type} --resume {imp.pk}"
+            )
+            self.stdout.flush()
+
+        return on_start
 
     def read_mapping(self, path: str | None) -> dict:
         if not path:
@@ -189,6 +204,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{prefix}{imp.total_rows or 0:,} rows: {imp.created:,} created, {imp.updated:,} updated, "
             f"{imp.unchanged:,} unchanged, {imp.rejected:,} rejected"
+            + (f"; {imp.warned:,} imported with a warning" if imp.warned else "")
         )
         if imp.companies_created:
             self.stdout.write(f"  {imp.companies_created:,} companies created for the contacts' company columns")
@@ -196,6 +212,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {imp.padded:,} rows had fewer cells than the header (read as empty)")
         for warning in imp.warnings:
             self.stdout.write(self.style.WARNING(f"  ! {warning}"))
+        if imp.unknown_sources:
+            self.stdout.write(self.style.WARNING("  ! " + services.unknown_sources_sentence(imp)))
+        for reported in imp.reported_rows.exclude(warnings=[]).order_by("row_number")[:20]:
+            self.stdout.write(
+                f"  row {reported.row_number} ({reported.get_outcome_display().lower()}): "
+                + " ".join(reported.warnings)
+            )
+        if imp.warned > 20:
+            self.stdout.write(f"  ... and {imp.warned - 20:,} more rows with a warning (see the import's page)")
         for rejected in imp.rejected_rows.order_by("row_number")[:20]:
             self.stdout.write(f"  row {rejected.row_number}: {rejected.reason}")
         if imp.rejected > 20:
@@ -213,15 +238,26 @@ class Command(BaseCommand):
         imp = Import.objects.filter(pk=options["resume"]).first()
         if imp is None:
             raise CommandError(f"There is no import {options['resume']}.")
-        if not runner.resumable(imp) and imp.status != Import.Status.RUNNING:
-            raise CommandError(f"Import {imp.pk} is {imp.get_status_display().lower()}; it cannot be resumed.")
-        # A RUNNING import is taken over only when its heartbeat is stale (the claim checks), so two processes
-        # never run it at once.
+        resumable = imp.file_name and imp.status in (Import.Status.FAILED, Import.Status.RUNNING, Import.Status.QUEUED)
+        if not resumable:
+            state = imp.get_status_display().lower()
+            gone = "" if imp.file_name or imp.status == Import.Status.DONE else " (its uploaded file was deleted)"
+            raise CommandError(f"Import {imp.pk} is {state}{gone}; it cannot be resumed.")
         if imp.status == Import.Status.FAILED:
-            Import.objects.filter(pk=imp.pk).update(status=Import.Status.QUEUED, error="")
-        imp = runner.run(imp.pk, progress=self.progress)
+            Import.objects.filter(pk=imp.pk, status=Import.Status.FAILED).update(status=Import.Status.QUEUED, error="")
+
+        def on_start(started: Import) -> None:
+            self.stdout.write(f"Resuming import #{started.pk} after row {started.next_row + 1:,}.")
+
+        # The run lock decides: a "running" import whose process died is taken over at once; one that a living
+        # process runs is left alone (waiting a moment for a process killed just now to lose its session).
+        imp = runner.run(imp.pk, progress=self.progress, on_start=on_start, lock_wait=3)
         if imp.status == Import.Status.RUNNING:
-            raise CommandError(f"Import {imp.pk} is running in another process.")
+            since = f", last progress {timesince(imp.heartbeat_at)} ago" if imp.heartbeat_at else ""
+            raise CommandError(
+                f"Import {imp.pk} is being run right now by another process ({imp.runner or 'unknown'}{since}); "
+                "it was not started twice. Wait for it to finish, or stop that process and resume again."
+            )
         self.totals(imp, False)
         if imp.status != Import.Status.DONE:
             raise CommandError(f"The import stopped: {imp.error}")
