@@ -55,7 +55,7 @@ def discover(client, start: str, limit: int, seen_shapes: set[str]) -> list[str]
 
 def list_combinations(user) -> list[str]:
     """The list URLs for each documented search, sort and filter: every sort with each kind of search term,
-    and every filter (with a value that matches rows) on the default sort."""
+    and every filter (with a value that matches rows) on the default sort; then the global search."""
     from smarketing.crm.models import Company, Contact, Deal
     from smarketing.crm.queries import build_list
 
@@ -93,6 +93,9 @@ def list_combinations(user) -> list[str]:
                 value = samples["text"]
             if value:
                 urls.append(f"{path}?{urlencode({f.param: value})}")
+    # The header's global search (its results page and its dropdown) with the same kinds of term.
+    for q in (first_name, first_name[:1], *searches["company"][1:2], *searches["deal"][1:2]):
+        urls += [f"/search/?{urlencode({'q': q})}", f"/search/menu/?{urlencode({'q': q})}"]
     return list(dict.fromkeys(urls))
 
 

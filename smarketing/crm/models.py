@@ -154,9 +154,16 @@ class Contact(OwnedRecord):
             models.Index(fields=["owner", "-id"], name="contact_owner_idx"),
             models.Index(fields=["company", "-id"], name="contact_company_idx"),
             models.Index(fields=["first_source", "-id"], name="contact_source_idx"),
-            models.Index(fields=["last_key", "id"], name="contact_lastname_sort_idx"),
+            # The sort indexes carry the three searched columns (PostgreSQL: INCLUDE; SQLite ignores it), so a
+            # dense search ("s", "wil") walked in sort order is filtered inside the index, not row by row.
+            models.Index(fields=["last_key", "id"], include=["email", "name_key"], name="contact_lastname_sort_idx"),
+            models.Index(fields=["email", "id"], include=["name_key", "last_key"], name="contact_email_sort_idx"),
             models.Index(fields=["-last_touch_at", "-id"], name="contact_last_touch_idx"),
-            models.Index(fields=["-lifecycle_changed_at", "-id"], name="contact_stage_changed_idx"),
+            models.Index(
+                fields=["-lifecycle_changed_at", "-id"],
+                include=["email", "name_key", "last_key"],
+                name="contact_stage_changed_idx",
+            ),
             models.Index(fields=["lead_status", "-id"], name="contact_lead_status_idx"),
             models.Index(fields=["consent_status", "-id"], name="contact_consent_idx"),
             # "Recently assigned to me" on the home page: without it, a rep's 84k contacts are sorted per view.
@@ -250,6 +257,8 @@ class Deal(OwnedRecord):
     class Meta:
         indexes = [
             models.Index(fields=["stage", "-id"], name="deal_stage_idx"),
+            # The board's per-stage totals, answered index-only (crm.views.records.board.BoardQuery.totals).
+            models.Index(fields=["stage", "closed_at"], include=["currency", "amount", "owner"], name="deal_board_idx"),
             models.Index(fields=["owner", "-id"], name="deal_owner_idx"),
             models.Index(fields=["status", "-closed_at"], name="deal_status_idx"),
             models.Index(fields=["company", "-id"], name="deal_company_idx"),

@@ -136,7 +136,27 @@ class RecordList:
         return any(f.value for f in self.filters if f.more)
 
     def page(self, cursor: str | None, size: int = PAGE_SIZE) -> Page:
-        return keyset_page(self.queryset, self.sort, cursor, size)
+        if not self.q:
+            return keyset_page(self.queryset, self.sort, cursor, size)
+        # A search finds the page's keys on narrow rows first, then loads those rows with their relations.
+        # In one query PostgreSQL joins company and owner to every candidate before it sorts (5,800 "freya"s:
+        # 40,000 buffers, 180 ms under load); narrow, a dense prefix ("s") is filtered inside the covering sort
+        # index (crm migration 0007) and a selective one sorts bare keys.
+        columns = [name.lstrip("-") for name in self.sort.fields]
+        keys = keyset_page(self.queryset.select_related(None).only(*columns), self.sort, cursor, size)
+        model, *_, related = LISTS[self.kind]
+        keys.rows = rows_in_order(model.objects.select_related(*related), [row.pk for row in keys.rows])
+        return keys
+
+
+def rows_in_order(base: QuerySet, ids: list[int]) -> list:
+    """The rows with these primary keys (already found through the access and search conditions), read from
+    `base` (the model's queryset with its relations, *without* those conditions: carried along, the candidate
+    array would be hashed again for 50 rows), in the order of `ids`. One query; none for no ids."""
+    if not ids:
+        return []
+    found = {row.pk: row for row in base.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
     def total(self, page: Page, cap: int | None = None) -> int:
         """The list's row count, exact up to `cap` (cap + 1 means "more than cap"); free when one page holds
@@ -239,7 +259,7 @@ def resolve_contact(text: str) -> Contact:
 
 
 def suggest_companies(term: str, limit: int = 10) -> list[Company]:
-    term = _search_term(term)
+    term = search_term(term)
     if not term:
         return []
     found = list(Company.objects.filter(prefix_q("name_key", term)).order_by("name_key", "id")[:limit])
@@ -252,7 +272,7 @@ def suggest_companies(term: str, limit: int = 10) -> list[Company]:
 
 
 def suggest_contacts(term: str, limit: int = 10) -> list[Contact]:
-    term = _search_term(term)
+    term = search_term(term)
     if not term:
         return []
     qs = Contact.objects.order_by("email")
@@ -265,7 +285,8 @@ def suggest_contacts(term: str, limit: int = 10) -> list[Contact]:
 # Search
 
 
-def _search_term(q: str) -> str:
+def search_term(q: str) -> str:
+    """What a search box means: lowercased, spaces collapsed, at most SEARCH_MAX characters."""
     return " ".join((q or "").lower().split())[:SEARCH_MAX]
 
 
@@ -579,7 +600,7 @@ def build_list(kind: str, user, params, *, users: list[User] | None = None, defi
     messages = []
     qs = model.objects.for_user(user, "view").select_related(*related)
 
-    q = _search_term(params.get("q", ""))
+    q = search_term(params.get("q", ""))
     if q:
         qs = search(qs, q)
     sort_key = params.get("sort", "newest")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from smarketing.crm.views import lists, records
+from smarketing.crm.views import lists, records, search
 
 urlpatterns = [
     # Contacts
@@ -49,6 +49,9 @@ urlpatterns = [
     # Tasks
     path("tasks/", records.task_list, name="task_list"),
     path("tasks/<int:pk>/complete/", records.task_complete, name="task_complete"),
+    # Global search (the header's box and its results page)
+    path("search/", search.global_search, name="search"),
+    path("search/menu/", search.search_menu, name="search_menu"),
     # Admin
     path("settings/properties/", lists.property_list, name="property_list"),
     path("settings/properties/<int:pk>/delete/", lists.property_delete, name="property_delete"),

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline, install_defaults
 from smarketing.crm.models import Deal, DealStageChange, Pipeline, Stage
-from smarketing.crm.views.records.board import BOARD_COLUMN_LIMIT
+from smarketing.crm.views.records.board import BOARD_COLUMN_LIMIT, BoardQuery
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
 
 CARD = re.compile(r'id="deal-card-(\d+)"')
@@ -345,3 +345,21 @@ def test_the_move_form_on_a_card_works_from_the_keyboard(live_server, page):
     expect(page.locator(f".board-column[data-stage-id='{stages[4].pk}'] #deal-card-{deal.pk}")).to_be_visible()
     deal.refresh_from_db()
     assert deal.stage_id == stages[4].pk
+
+    def test_totals_are_one_query_with_a_part_per_column(self):
+        make_deal(None, amount="100", stage=self.first, owner=self.bob)
+        make_deal(None, amount="250", stage=self.first, owner=self.carol)
+        make_deal(None, amount="40", stage=self.won, owner=self.bob)
+        old = make_deal(None, amount="999", stage=self.won, owner=self.bob)
+        Deal.objects.filter(pk=old.pk).update(closed_at=timezone.now() - datetime.timedelta(days=90))
+        board = BoardQuery(self.stages, self.bob, mine=False)
+        with CaptureQueriesContext(connection) as ctx:
+            totals = board.totals()
+        self.assertEqual(len(ctx.captured_queries), 1)
+        self.assertEqual(ctx.captured_queries[0]["sql"].count("UNION ALL"), len(self.stages) - 1)
+        self.assertEqual((totals[self.first.pk]["count"], totals[self.first.pk]["total"]), (2, "$350"))
+        self.assertEqual((totals[self.won.pk]["count"], totals[self.won.pk]["total"]), (1, "$40"))
+        self.assertNotIn(self.second.pk, totals)
+        mine = BoardQuery(self.stages, self.bob, mine=True).totals()
+        self.assertEqual((mine[self.first.pk]["count"], mine[self.first.pk]["total"]), (1, "$100"))
+        self.assertEqual(BoardQuery([], self.bob, mine=False).totals(), {})

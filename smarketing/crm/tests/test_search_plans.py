@@ -39,11 +39,12 @@ class SearchFormTests(TestCase):
     def test_postgresql_passes_many_candidates_as_one_array(self):
         with CaptureQueriesContext(connection) as ctx:
             self.ids({"q": "jacob", "sort": "email"})
-        page_sql = ctx.captured_queries[-1]["sql"]
+        keys_sql, rows_sql = (q["sql"] for q in ctx.captured_queries[-2:])  # RecordList.page: keys, then rows
         if connection.vendor == "postgresql":
-            self.assertIn("unnest(", page_sql)
+            self.assertIn("unnest(", keys_sql)
         else:
-            self.assertNotIn("unnest(", page_sql)
+            self.assertNotIn("unnest(", keys_sql)
+        self.assertNotIn("unnest(", rows_sql)  # the page's rows are read by their own ids only
 
 
 class CustomEqualityTests(TestCase):
@@ -75,3 +76,31 @@ class CustomEqualityTests(TestCase):
             self.ids({"cp_tier": "gold"})
         if connection.vendor == "postgresql":
             self.assertIn("@>", ctx.captured_queries[-1]["sql"])
+
+
+class SearchPageShapeTests(TestCase):
+    """A search's page is read as keys on narrow rows (no joins), then only that page's rows with relations."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.bob = make_cast()["bob"]
+        for i in range(60):
+            make_contact(None, first_name="Jacob", last_name=f"Key{i:03d}", email=f"k{i:03d}@example.com")
+
+    def test_keys_first_then_rows(self):
+        for sort in queries.CONTACT_SORTS:
+            with self.subTest(sort=sort):
+                records = queries.build_list("contact", self.bob, {"q": "jacob", "sort": sort})
+                with CaptureQueriesContext(connection) as ctx:
+                    page = records.page(None)
+                keys_sql, rows_sql = (q["sql"] for q in ctx.captured_queries[-2:])
+                self.assertNotIn("JOIN", keys_sql)
+                self.assertIn("JOIN", rows_sql)  # company and owner, for the 50 rows shown only
+                self.assertEqual(len(page.rows), 50)
+                fields = queries.CONTACT_SORTS[sort].fields
+                expected = list(Contact.objects.order_by(*fields).values_list("pk", flat=True)[:50])
+                self.assertEqual([c.pk for c in page.rows], expected)
+                self.assertTrue(all(c.company_id is None or c.company for c in page.rows))
+                after = records.page(page.next_cursor)
+                rest = list(Contact.objects.order_by(*fields).values_list("pk", flat=True)[50:])
+                self.assertEqual([c.pk for c in after.rows], rest)

@@ -22,7 +22,7 @@ from smarketing.crm.views.records.common import exit_fixes, get_record, money, s
 from smarketing.crm.views.records.forms import DealMoveForm
 from smarketing.crm.views.records.pages import render_deal
 
-BOARD_COLUMN_LIMIT = 50
+BOARD_COLUMN_LIMIT = 25  # cards rendered per column; "+N more" links to the rest (rendering is the cost)
 BOARD_CLOSED_DAYS = 30  # won/lost columns show what closed recently, not every deal ever closed
 
 
@@ -53,8 +53,24 @@ class BoardQuery:
         return Deal.objects.filter(condition) if condition else Deal.objects.none()
 
     def totals(self, stages: list[Stage] | None = None) -> dict[int, dict]:
-        """Count and amount per stage in ONE grouped query (per currency, so sums never mix currencies)."""
-        rows = self.deals(stages).order_by().values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
+        """Count and amount per stage in ONE query (per currency, so sums never mix currencies).
+
+        A UNION ALL of one grouped query per column: each is a range of the covering index deal_board_idx
+        (stage, closed_at) INCLUDE (currency, amount, owner), which PostgreSQL answers index-only. One grouped
+        query over the OR of the columns reads every open deal from the heap instead (a bitmap heap scan:
+        35 ms of the board's SQL at 44k deals; the rewrite reads the same index entries without the table).
+        """
+        stages = self.stages if stages is None else stages
+        if not stages:
+            return {}
+        parts = [
+            Deal.objects.filter(self.column(stage))
+            .order_by()
+            .values("stage_id", "currency")
+            .annotate(n=Count("*"), total=Sum("amount"))
+            for stage in stages
+        ]
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         totals: dict[int, dict] = {}
         for row in rows:
             entry = totals.setdefault(row["stage_id"], {"count": 0, "sums": []})
