@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
         ("campaigns", "0001_initial"),
-        ("crm", "0006_company_text_filter_indexes"),
+        ("crm", "0007_search_sort_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
