@@ -148,6 +148,13 @@ class RecordList:
         keys.rows = rows_in_order(model.objects.select_related(*related), [row.pk for row in keys.rows])
         return keys
 
+    def total(self, page: Page, cap: int | None = None) -> int:
+        """The list's row count, exact up to `cap` (cap + 1 means "more than cap"); free when one page holds
+        the whole list."""
+        if not page.has_previous and page.next_cursor is None:
+            return len(page.rows)
+        return capped_count(self.queryset, TOTAL_CAP if cap is None else cap)
+
 
 def rows_in_order(base: QuerySet, ids: list[int]) -> list:
     """The rows with these primary keys (already found through the access and search conditions), read from
@@ -157,13 +164,6 @@ def rows_in_order(base: QuerySet, ids: list[int]) -> list:
         return []
     found = {row.pk: row for row in base.filter(pk__in=ids)}
     return [found[pk] for pk in ids if pk in found]
-
-    def total(self, page: Page, cap: int | None = None) -> int:
-        """The list's row count, exact up to `cap` (cap + 1 means "more than cap"); free when one page holds
-        the whole list."""
-        if not page.has_previous and page.next_cursor is None:
-            return len(page.rows)
-        return capped_count(self.queryset, TOTAL_CAP if cap is None else cap)
 
 
 # ---------------------------------------------------------------------------------------------------------
