@@ -25,6 +25,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 def pytest_collection_modifyitems(config, items):
+    _browser_tests_once(items)
     if os.path.exists(CHROMIUM) or shutil.which("chromium"):
         return
     if os.environ.get("CI") == "true":
@@ -76,3 +77,16 @@ def axe_source() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return os.path.join(AXE_DIR, "axe.min.js")
+
+
+def _browser_tests_once(items):
+    """Browser tests check pages, not the database: they run on SQLite only, unless marked `pg_browser` too (a journey
+    whose database behaviour differs on PostgreSQL). `./dev.sh test` runs the suite on both databases."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="browser test: run on SQLite (mark it pg_browser to run it on PostgreSQL too)")
+    for item in items:
+        if "browser" in item.keywords and "pg_browser" not in item.keywords:
+            item.add_marker(skip)

@@ -118,6 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Links in password-reset and invitation emails work once (setting the password invalidates them) and expire.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24, minimum=1) * 3600
+INVITE_TIMEOUT = env_int("INVITE_DAYS", 7, minimum=1) * 86400
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -234,6 +237,8 @@ LOGGING = {
 PAGE_SIZE = env_int("PAGE_SIZE", 50, minimum=5)
 MAX_IMPORT_MB = env_int("SMARKETING_MAX_IMPORT_MB", 200, minimum=1)
 JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 14, minimum=1)
+# Outbox events are kept at least this long after every consumer has handled them (replays, debugging).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7, minimum=1)
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 
 # `smarketing serve` (gunicorn): defaults for its options.

@@ -10,6 +10,7 @@ handler500 = "smarketing.core.errors.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("smarketing.accounts.urls")),
+    path("settings/", include("smarketing.accounts.settings_urls")),
     path("api/", include("smarketing.api.urls")),
     path("import/", include("smarketing.dataio.urls")),
     path("jobs/", include("smarketing.jobs.urls")),

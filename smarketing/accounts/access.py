@@ -9,7 +9,8 @@ and touchpoints. Nothing else skips a check: no flag turns checks off, no stand-
 | rule                            | admin | manager | member                    | read-only | inactive | system |
 |---------------------------------|-------|---------|---------------------------|-----------|----------|--------|
 | `is_admin` (settings, jobs, …)  | yes   | no      | no                        | no        | no       | yes    |
-| `is_manager_or_admin`           | yes   | yes     | no                        | no        | no       | yes    |
+| `is_manager_or_admin` (reading  | yes   | yes     | no                        | no        | no       | yes    |
+|   the settings pages)           |       |         |                           |           |          |        |
 | `can_write` (write at all)      | yes   | yes     | yes                       | no        | no       | yes    |
 | `can_log_activity`: notes,      | yes   | yes     | yes, also on records      | no        | no       | yes    |
 |   tasks, logged calls/emails/   |       |         | owned by others (the CRM  |           |          |        |
@@ -134,3 +135,9 @@ def require_write(user: Any) -> None:
 def require_log_activity(user: Any) -> None:
     if not can_log_activity(user):
         raise PermissionDenied("Read-only users cannot log activities, notes or tasks.")
+
+
+def require_manager_or_admin(user: Any, message: str = "Only admins and managers can open this page.") -> None:
+    """Settings pages managers may read (users, teams, pipelines); changing them stays `require_admin`."""
+    if not is_manager_or_admin(user):
+        raise PermissionDenied(message)

@@ -53,6 +53,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Weekly working hours for scheduling (not read yet): {"mon": [["09:00", "17:00"]], ...}; see accounts.hours.
+    working_hours = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -71,6 +73,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_invited(self) -> bool:
+        """Invited but has not set a password yet (an invitation leaves the password unusable)."""
+        return self.is_active and self.last_login is None and not self.has_usable_password()
 
     @property
     def display_name(self) -> str:

@@ -12,4 +12,17 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("password/reset/", login_not_required(views.PasswordResetView.as_view()), name="password_reset"),
+    path("password/reset/sent/", login_not_required(views.PasswordResetDoneView.as_view()), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        login_not_required(views.PasswordResetConfirmView.as_view()),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        login_not_required(views.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
+    path("invite/<uidb64>/<token>/", login_not_required(views.InviteAcceptView.as_view()), name="invite_accept"),
 ]

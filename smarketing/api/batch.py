@@ -1,5 +1,9 @@
 """Batch upsert: up to 1,000 records a call, each with exactly one outcome, like the importer reports.
 
+The view that offers it says how a record finds its existing row (`find_existing`), creates one
+(`create_record`) and updates one (`batch_update`); the CRM's record views are the ones that do
+(crm/api/views.py, matching rules in crm/api/batch.py).
+
 The whole batch runs in one transaction with a savepoint per record: a rejected record rolls back only its
 own writes, and a crash mid-batch leaves nothing half-done (re-sending the batch is safe: records that made
 it the first time come back "unchanged").
@@ -12,9 +16,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from smarketing.api.problems import NON_FIELD, Problem, django_errors, flatten_errors
-from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition
-from smarketing.crm.normalize import normalize_domain, normalize_email
-from smarketing.crm.services import OBJECT_TYPES, ConflictError
+from smarketing.crm.services import ConflictError
 
 MAX_RECORDS = 1000
 STATUSES = ("created", "updated", "unchanged", "rejected")
@@ -52,10 +54,6 @@ def records_from(data) -> list:
             {"records": [f"At most {MAX_RECORDS} records."]},
         )
     return records
-
-
-def definitions_for(model) -> list[PropertyDefinition]:
-    return list(PropertyDefinition.objects.filter(object_type=OBJECT_TYPES[model]))
 
 
 def _outcome(index: int, status: str, pk=None, errors=None) -> dict:
@@ -102,38 +100,20 @@ def summary(results: list[dict]) -> dict:
     return {"results": results, "totals": totals}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Matching a record to an existing one
+class BatchOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=list(STATUSES))
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-def match_contact(data: dict):
-    if data.get("email"):
-        try:
-            email = normalize_email(data["email"])
-        except DjangoValidationError as exc:
-            raise DjangoValidationError({"email": exc.messages})
-        return Contact.objects.filter(email=email).first()
-    if data.get("external_id"):
-        return Contact.objects.filter(external_id=data["external_id"]).first()
-    raise DjangoValidationError({"email": "Email is required to match or create a contact."})
+class BatchTotalsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
 
 
-def match_company(data: dict):
-    if data.get("external_id"):
-        found = Company.objects.filter(external_id=data["external_id"]).first()
-        if found is not None:
-            return found
-    if data.get("domain"):
-        try:
-            domain = normalize_domain(data["domain"])
-        except DjangoValidationError as exc:
-            raise DjangoValidationError({"domain": exc.messages})
-        return Company.objects.filter(domain=domain).first()
-    return None
-
-
-def match_deal(data: dict):
-    if not data.get("external_id"):
-        # Deals have no natural key: without one a re-sent batch would create every deal twice.
-        raise DjangoValidationError({"external_id": "Required to match deals in a batch upsert."})
-    return Deal.objects.filter(external_id=data["external_id"]).first()
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchOutcomeSerializer(many=True)
+    totals = BatchTotalsSerializer()

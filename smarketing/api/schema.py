@@ -39,7 +39,8 @@ PROBLEM_DESCRIPTIONS = {
 }
 
 
-# What views.records reads from If-Match: "*" or a version, quoted or not, weak or not ("3", W/"3", 3).
+# What the record views (crm/api/views.py) read from If-Match: "*" or a version, quoted or not, weak or not
+# ("3", W/"3", 3).
 IF_MATCH_PATTERN = r'^ *(\*|(W/)?"?[0-9]{1,9}"?) *$'
 
 
@@ -186,7 +187,7 @@ def postprocess(result, generator, request, public):
 
 
 class ExpandableFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "smarketing.api.serializers.fields.ExpandableRelatedField"
+    target_class = "smarketing.api.fields.ExpandableRelatedField"
 
     def map_serializer_field(self, auto_schema, direction):
         field = self.target
@@ -204,7 +205,7 @@ class ExpandableFieldExtension(OpenApiSerializerFieldExtension):
 
 
 class PropertiesFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "smarketing.api.serializers.fields.PropertiesField"
+    target_class = "smarketing.api.fields.PropertiesField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -218,7 +219,7 @@ class PropertiesFieldExtension(OpenApiSerializerFieldExtension):
 
 
 class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = "smarketing.api.serializers.fields.JSONObjectField"
+    target_class = "smarketing.api.fields.JSONObjectField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "object", "additionalProperties": True}

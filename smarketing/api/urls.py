@@ -1,4 +1,8 @@
-"""/api/: the REST API v1, its schema and docs, and the personal API tokens page."""
+"""/api/: the REST API v1, its schema and docs, and the personal API tokens page.
+
+Each app's resources live in its own api/ module (crm/api/, timeline/api/, accounts/api/); this module assembles
+them. The order of the registrations is the order of the paths in the schema and the docs.
+"""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
@@ -9,9 +13,12 @@ from rest_framework.reverse import reverse
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from smarketing.accounts.api import views as accounts
 from smarketing.api.problems import plain_problem
-from smarketing.api.views import activity, docs, records, reference, tokens
+from smarketing.api.views import docs, tokens
 from smarketing.api.views.base import ApiViewMixin
+from smarketing.crm.api import views as crm
+from smarketing.timeline.api import views as timeline
 
 app_name = "api"
 
@@ -25,17 +32,17 @@ class Router(SimpleRouter):
 
 
 router = Router()
-router.register("contacts", records.ContactViewSet, basename="contact")
-router.register("companies", records.CompanyViewSet, basename="company")
-router.register("deals", records.DealViewSet, basename="deal")
-router.register("pipelines", reference.PipelineViewSet, basename="pipeline")
-router.register("stages", reference.StageViewSet, basename="stage")
-router.register("touchpoints", activity.TouchpointViewSet, basename="touchpoint")
-router.register("tasks", activity.TaskViewSet, basename="task")
-router.register("notes", activity.NoteViewSet, basename="note")
-router.register("properties", reference.PropertyDefinitionViewSet, basename="property")
-router.register("users", reference.UserViewSet, basename="user")
-router.register("teams", reference.TeamViewSet, basename="team")
+router.register("contacts", crm.ContactViewSet, basename="contact")
+router.register("companies", crm.CompanyViewSet, basename="company")
+router.register("deals", crm.DealViewSet, basename="deal")
+router.register("pipelines", crm.PipelineViewSet, basename="pipeline")
+router.register("stages", crm.StageViewSet, basename="stage")
+router.register("touchpoints", timeline.TouchpointViewSet, basename="touchpoint")
+router.register("tasks", crm.TaskViewSet, basename="task")
+router.register("notes", crm.NoteViewSet, basename="note")
+router.register("properties", crm.PropertyDefinitionViewSet, basename="property")
+router.register("users", accounts.UserViewSet, basename="user")
+router.register("teams", accounts.TeamViewSet, basename="team")
 
 
 class RootView(ApiViewMixin, APIView):

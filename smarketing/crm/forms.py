@@ -108,7 +108,9 @@ def owner_field() -> forms.ModelChoiceField:
 def custom_field(definition: PropertyDefinition, current=None) -> forms.Field:
     """A typed form field for one custom property. Values are validated again by crm.properties."""
     kind = definition.type
-    common = {"label": definition.label, "required": False}
+    # "Required" binds the people filling in these forms; a yes/no cannot be required (it would mean "yes").
+    required = definition.required and kind != PropertyDefinition.Type.BOOLEAN
+    common = {"label": definition.label, "required": required, "help_text": definition.help_text}
     if kind == PropertyDefinition.Type.NUMBER:
         return forms.CharField(widget=forms.NumberInput(attrs={"step": "any"}), max_length=40, **common)
     if kind == PropertyDefinition.Type.DATE:
@@ -474,14 +476,25 @@ class PropertyDefinitionForm(forms.Form):
     )
     # A plain text box: the model's SlugField would allow capitals and "-", which the service refuses.
     key = forms.CharField(
-        max_length=50, help_text="Lowercase letters, digits and _, starting with a letter. Used in imports and the API."
+        max_length=50,
+        help_text=(
+            "Suggested from the label. Lowercase letters, digits and _, starting with a letter. "
+            "Used in imports and the API."
+        ),
     )
 
     object_type = forms.ChoiceField(label="Record type", choices=ObjectType.choices)
-    label = forms.CharField(max_length=100)
+    # settings.js suggests the key from the label as it is typed (until the key is edited by hand).
+    label = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"data-slug-source": "id_key"}))
     type = forms.ChoiceField(choices=PropertyDefinition.Type.choices)
     position = forms.IntegerField(label="Order", min_value=0, max_value=32767, initial=0, required=False)
-    field_order = ["object_type", "label", "key", "type", "position", "choices_text"]
+    help_text = forms.CharField(
+        label="Help", max_length=300, required=False, help_text="Shown under the field on record forms."
+    )
+    required = forms.BooleanField(
+        required=False, help_text="People must fill it in on the record forms (imports and the API may leave it empty)."
+    )
+    field_order = ["object_type", "label", "key", "type", "position", "choices_text", "help_text", "required"]
 
     def clean(self):
         data = super().clean()

@@ -12,6 +12,7 @@ declare_labels(
         "lifecycle": "Lifecycle stage changed",
         "stage": "Stage moved",
         "reopen": "Reopened",
+        "reorder": "Stages reordered",
     },
 )
 # The UI stores an outcome's label; the API, imports and the seed may store its code ("no_answer").

@@ -361,6 +361,10 @@ class PropertyDefinition(models.Model):
     type = models.CharField(max_length=10, choices=Type.choices)
     choices = models.JSONField(default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    help_text = models.CharField(max_length=300, blank=True)  # shown under the field on record forms
+    # Required on the record forms people fill in; imports and the API still accept rows without it, so a
+    # file with gaps loses nothing (HubSpot's "required" works the same way).
+    required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["object_type", "position", "label"]
@@ -368,6 +372,30 @@ class PropertyDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class LifecycleStageSettingQuerySet(models.QuerySet):
+    def by_stage(self) -> dict[str, "LifecycleStageSetting"]:
+        """Every lifecycle stage's setting (unsaved blank ones for stages nobody described yet), in funnel order."""
+        saved = {s.stage: s for s in self.select_related("team")}
+        return {value: saved.get(value) or LifecycleStageSetting(stage=value) for value in LifecycleStage.values}
+
+
+class LifecycleStageSetting(models.Model):
+    """What one lifecycle stage means in this company, and which team owns contacts in it.
+
+    The stages themselves and their order are the product's (crm.lifecycle_rules); what counts as an MQL is
+    each company's own definition, written down once so marketing and sales read the same words.
+    """
+
+    stage = models.CharField(max_length=20, choices=LifecycleStage.choices, unique=True)
+    description = models.TextField(max_length=2000, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = LifecycleStageSettingQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.get_stage_display()
 
 
 class Task(models.Model):

@@ -1,8 +1,9 @@
-"""CRM pages. views/lists/: lists, forms, bulk actions, admin. views/records/: record pages, timeline, board, home."""
+"""CRM pages. views/lists/: lists, forms, bulk actions. views/records/: record pages, timeline, board, home.
+views/settings/: the settings index and the CRM's settings pages."""
 
 from django.urls import path
 
-from smarketing.crm.views import lists, records, search
+from smarketing.crm.views import lists, records, search, settings
 
 urlpatterns = [
     # Contacts
@@ -52,10 +53,20 @@ urlpatterns = [
     # Global search (the header's box and its results page)
     path("search/", search.global_search, name="search"),
     path("search/menu/", search.search_menu, name="search_menu"),
-    # Admin
-    path("settings/properties/", lists.property_list, name="property_list"),
-    path("settings/properties/<int:pk>/delete/", lists.property_delete, name="property_delete"),
-    path("settings/audit/", lists.audit_log, name="audit_log"),
+    # Settings (users and teams: accounts/settings_urls.py, also under /settings/)
+    path("settings/", settings.settings_index, name="settings_index"),
+    path("settings/users/<int:pk>/deactivate/", settings.user_deactivate, name="settings_user_deactivate"),
+    path("settings/pipelines/", settings.pipeline_list, name="settings_pipelines"),
+    path("settings/pipelines/<int:pk>/", settings.pipeline_detail, name="settings_pipeline"),
+    path("settings/pipelines/<int:pk>/delete/", settings.pipeline_delete, name="settings_pipeline_delete"),
+    path("settings/pipelines/<int:pk>/order/", settings.stage_order, name="settings_stage_order"),
+    path("settings/stages/<int:pk>/", settings.stage_edit, name="settings_stage"),
+    path("settings/stages/<int:pk>/delete/", settings.stage_delete, name="settings_stage_delete"),
+    path("settings/lifecycle/", settings.lifecycle_settings, name="settings_lifecycle"),
+    path("settings/properties/", settings.property_list, name="property_list"),
+    path("settings/properties/<int:pk>/", settings.property_edit, name="property_edit"),
+    path("settings/properties/<int:pk>/delete/", settings.property_delete, name="property_delete"),
+    path("settings/audit/", settings.audit_log, name="audit_log"),
     # Type-ahead suggestions for company/contact boxes (added by the lists helper)
     path("lookup/<str:kind>/", lists.record_lookup, name="record_lookup"),
 ]

@@ -22,8 +22,8 @@ How it works:
   Database outages (OperationalError, InterfaceError) are not poison: they fail the run, which replays later.
 - Wake-up. After a commit that published events, each consumer gets a run enqueued (debounced to one per
   WAKE_DEBOUNCE per process); a periodic sweep catches whatever that missed.
-- Pruning. Events are deleted once every registered consumer is past them, they are older than RETENTION and no
-  row refers to them (a webhook delivery still in its log, a dead letter).
+- Pruning. Events are deleted once every registered consumer is past them, they are older than
+  settings.OUTBOX_RETENTION_DAYS and no row refers to them (a webhook delivery still in its log, a dead letter).
 """
 
 import logging
@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef
 from django.utils import timezone
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 SEQUENCE_BATCH = 10_000  # events numbered per sequencer transaction (keeps each one short)
 WAKE_DEBOUNCE = timedelta(seconds=1)
 BUSY_RETRY = timedelta(seconds=5)
-RETENTION = timedelta(days=7)
 PRUNE_BATCH = 1000
 # Any constant that is unique to the sequencer among advisory locks (ascii "smkseq").
 SEQUENCER_LOCK = 0x736D6B736571
@@ -351,8 +351,11 @@ def _unreferenced(qs):
     return qs
 
 
-def prune_events(now: datetime | None = None, retention: timedelta = RETENTION) -> int:
-    """Delete events every registered consumer is past, older than `retention` and unreferenced; returns how many."""
+def prune_events(now: datetime | None = None, retention: timedelta | None = None) -> int:
+    """Delete events every registered consumer is past, older than `retention` (OUTBOX_RETENTION_DAYS by default)
+    and unreferenced; returns how many."""
+    if retention is None:
+        retention = timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     ensure_cursors()
     newest = newest_seq()
     floor = OutboxCursor.objects.filter(name__in=_consumers).aggregate(p=Min("position"))["p"]

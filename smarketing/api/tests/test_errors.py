@@ -90,7 +90,7 @@ class ProblemFormatTests(ApiTestCase):
     def test_a_bug_is_a_500_problem(self):
         client = Client(raise_request_exception=False)
         make_contact(None)
-        with mock.patch("smarketing.api.views.records.ContactViewSet.list", side_effect=RuntimeError("boom")):
+        with mock.patch("smarketing.crm.api.views.ContactViewSet.list", side_effect=RuntimeError("boom")):
             response = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {self.tokens['alice']}"})
         self.assertEqual(response.status_code, 500)
         self.assertEqual(response["Content-Type"], PROBLEM)

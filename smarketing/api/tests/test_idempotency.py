@@ -13,8 +13,8 @@ from smarketing.api import idempotency, tokens
 from smarketing.api.models import IdempotencyKey
 from smarketing.api.tasks import purge_idempotency_keys
 from smarketing.api.tests.helpers import ApiClientMixin, ApiTestCase
-from smarketing.api.views.records import ContactViewSet
 from smarketing.crm import services
+from smarketing.crm.api.views import ContactViewSet
 from smarketing.crm.models import Contact
 from smarketing.testing import make_cast, make_contact
 
@@ -236,7 +236,7 @@ class ConcurrentIdempotencyTests(ApiClientMixin, TransactionTestCase):
             finally:
                 connections.close_all()
 
-        with mock.patch("smarketing.api.views.records.services.create_contact", side_effect=slow_create):
+        with mock.patch("smarketing.crm.api.views.services.create_contact", side_effect=slow_create):
             thread = threading.Thread(target=first)
             thread.start()
             self.assertTrue(started.wait(10))

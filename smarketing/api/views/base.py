@@ -8,11 +8,13 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.urls import reverse
 from django.utils import timezone
-from rest_framework import viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from smarketing.api import idempotency, problems
 from smarketing.api.authentication import BearerTokenAuthentication, SessionAuthentication
@@ -114,3 +116,29 @@ class ApiViewMixin:
 
 class ApiViewSet(ApiViewMixin, viewsets.GenericViewSet):
     lookup_value_regex = r"[0-9]{1,18}"
+
+
+class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    http_method_names = ["get", "head", "options"]
+
+
+class ListCreateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """List, read and create; the create validates with `input_serializer_class` and answers with the read one."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    input_serializer_class = None
+    route_name = ""
+
+    def get_queryset(self):
+        return self.with_expansions(self.queryset)
+
+    def create(self, request):
+        serializer = self.input_serializer_class(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        obj = self.perform_write(dict(serializer.validated_data))
+        return self.respond(obj, status.HTTP_201_CREATED)
+
+    def respond(self, obj, code=200):
+        obj = self.get_queryset().get(pk=obj.pk)
+        headers = {"Location": reverse(f"api:{self.route_name}-detail", args=[obj.pk])} if code == 201 else {}
+        return Response(self.get_serializer(obj).data, status=code, headers=headers)

@@ -41,6 +41,17 @@ from smarketing.crm.services.deals import (
 )
 from smarketing.crm.services.lifecycle import change_lifecycle_stage
 from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
+from smarketing.crm.services.pipelines import (
+    add_stage,
+    create_pipeline,
+    delete_pipeline,
+    move_stage,
+    remove_stage,
+    reorder_stages,
+    update_lifecycle_settings,
+    update_pipeline,
+    update_stage,
+)
 from smarketing.crm.services.properties import define_property, delete_property, update_property
 from smarketing.crm.services.records import (
     assign_owner,
@@ -51,8 +62,20 @@ from smarketing.crm.services.records import (
     update_record,
 )
 from smarketing.crm.services.saved_views import create_view, delete_view, save_columns, update_view
+from smarketing.crm.services.users import deactivate_owner, owned_counts
 
 __all__ = [
+    "add_stage",
+    "create_pipeline",
+    "deactivate_owner",
+    "delete_pipeline",
+    "move_stage",
+    "owned_counts",
+    "remove_stage",
+    "reorder_stages",
+    "update_lifecycle_settings",
+    "update_pipeline",
+    "update_stage",
     "ACTIVITY_KINDS",
     "COMPANY_FIELDS",
     "CONTACT_FIELDS",

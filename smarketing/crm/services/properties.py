@@ -44,6 +44,13 @@ def _check(object_type: str, key: str, kind: str, choices: list, label: str) -> 
     return {"choices": [c.strip() for c in choices]}
 
 
+def _help(text) -> str:
+    text = str(text or "").strip()
+    if len(text) > 300:
+        raise ValidationError({"help_text": "At most 300 characters."})
+    return text
+
+
 def _taken(object_type: str, key: str) -> str:
     return f"{MODELS[object_type]._meta.verbose_name_plural.capitalize()} already have a {key!r}."
 
@@ -62,6 +69,8 @@ def define_property(
     type: str,
     choices: list | None = None,
     position: int = 0,
+    help_text: str = "",
+    required: bool = False,
     origin: str = Origin.UI,
 ) -> PropertyDefinition:
     access.require_property_admin(actor)
@@ -75,6 +84,8 @@ def define_property(
                 type=type,
                 choices=cleaned["choices"],
                 position=position,
+                help_text=_help(help_text),
+                required=bool(required),
             )
     except IntegrityError:  # the unique constraint also catches two admins defining the same key at once
         raise ValidationError({"key": _taken(object_type, key)})
@@ -84,16 +95,17 @@ def define_property(
         obj=definition,
         origin=origin,
         object_repr=_describe(definition),
-        changes={"type": (None, definition.type), "choices": (None, definition.choices)},
+        changes={"type": (None, definition.get_type_display()), "choices": (None, definition.choices)},
     )
     return definition
 
 
 @transaction.atomic
 def update_property(definition: PropertyDefinition, *, actor, data: dict, origin: str = Origin.UI):
-    """Change a definition's label, choices or position; its object type, key and type are frozen."""
+    """Change a definition's label, help, choices, required flag or position; its object type, key and type are
+    frozen. A choice removed stays on the records that hold it (the record form keeps offering it there)."""
     access.require_property_admin(actor)
-    unknown = set(data) - {"label", "choices", "position", *FROZEN}
+    unknown = set(data) - {"label", "choices", "position", "help_text", "required", *FROZEN}
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
     for name in FROZEN:
@@ -108,6 +120,8 @@ def update_property(definition: PropertyDefinition, *, actor, data: dict, origin
         ("label", label.strip()[:100]),
         ("choices", cleaned["choices"]),
         ("position", data.get("position", definition.position)),
+        ("help_text", _help(data.get("help_text", definition.help_text))),
+        ("required", bool(data.get("required", definition.required))),
     ):
         if getattr(definition, name) != value:
             changes[name] = (getattr(definition, name), value)

@@ -21,6 +21,7 @@ CSV = (
 
 
 @pytest.mark.browser
+@pytest.mark.pg_browser  # the import runs differently on PostgreSQL (two writer connections)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_upload_map_run_and_see_the_result(live_server, page, settings, tmp_path):
     from smarketing.testing import PASSWORD, make_cast

@@ -1,8 +1,9 @@
 """The two-connection pipeline on PostgreSQL: same outcomes as one chunk at a time, safe after a conflict."""
 
+import time
 from unittest import mock, skipUnless
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test import TransactionTestCase
 
 from smarketing.accounts.models import Role, Team
@@ -114,10 +115,24 @@ class PipelineTests(TempMediaMixin, TransactionTestCase):
 
         original = runner.company_phase
         calls = {"n": 0}
+        deleted = {"attempts": 0, "error": None, "ids": []}
 
         def delete(name):
+            # Someone deletes the company on their own connection while the import runs. A chunk still in flight
+            # on the import's other connection may be adding contacts to it; the delete then fails its foreign key
+            # check at commit and is tried again, as a person would, once that chunk has committed.
             try:
-                Company.objects.filter(name=name).delete()  # on its own connection, committed at once
+                for _ in range(10):
+                    deleted["attempts"] += 1
+                    try:
+                        with transaction.atomic():
+                            deleted["ids"] = list(Company.objects.filter(name=name).values_list("pk", flat=True))
+                            Company.objects.filter(name=name).delete()
+                        deleted["error"] = None
+                        return
+                    except IntegrityError as exc:
+                        deleted["error"] = exc
+                        time.sleep(0.2)
             finally:
                 connection.close()
 
@@ -135,8 +150,14 @@ class PipelineTests(TempMediaMixin, TransactionTestCase):
             mock.patch.object(runner, "COMMIT_WAIT", 5),
         ):
             imp = runner.run(self.start().pk)
+        self.assertIsNone(deleted["error"], "the concurrent delete never succeeded")
+        self.assertEqual(len(deleted["ids"]), 1)  # the import had created "Co 1" before it was deleted
+        self.assertFalse(Company.objects.filter(pk__in=deleted["ids"]).exists())
         imp.refresh_from_db()
         self.assertEqual((imp.status, imp.processed), (Import.Status.DONE, 62))
         self.assertEqual(totals(imp), (54, 1, 0, 7))
         again = Company.objects.get(name="Co 1")
+        self.assertNotIn(again.pk, deleted["ids"])
+        # Rows after the delete that name "Co 1" land on the new company, not on the deleted id.
         self.assertTrue(Contact.objects.filter(company=again, email="old@example.com").exists())
+        self.assertTrue(Contact.objects.filter(company=again, email="p57@example.com").exists())

@@ -258,6 +258,16 @@ class PruneTests(TestCase):
             self.assertEqual(outbox.prune_events(), 3, "seqs 7-9; 10 is young and the newest")
             self.assertEqual(set(Event.objects.values_list("id", flat=True)), {ids[1], ids[2], ids[9]})
 
+    def test_the_retention_window_is_the_outbox_retention_days_setting(self):
+        ids = emit(3)
+        Event.objects.filter(id__in=ids[:2]).update(occurred_at=timezone.now() - timedelta(days=10))
+        webhooks.fan_out_events()
+        with self.settings(OUTBOX_RETENTION_DAYS=14):
+            self.assertEqual(outbox.prune_events(), 0, "ten days old is inside a 14-day window")
+        with self.settings(OUTBOX_RETENTION_DAYS=7):
+            self.assertEqual(outbox.prune_events(), 2)
+        self.assertEqual(list(Event.objects.values_list("id", flat=True)), [ids[2]])
+
     def test_the_newest_event_stays_so_numbering_never_restarts(self):
         ids = emit(3)
         Event.objects.update(occurred_at=timezone.now() - timedelta(days=30))

@@ -6,10 +6,8 @@ saved.py    saving views and column choices (POSTs from the list page)
 bulk.py     bulk actions on selected rows: assign, lifecycle move, delete, CSV export
 edit.py     create and edit pages
 merge.py    delete (with confirmation) and merge
-admin.py    admin pages: custom properties and the audit log
 """
 
-from smarketing.crm.views.lists.admin import audit_log, property_delete, property_list
 from smarketing.crm.views.lists.bulk import company_bulk, contact_bulk, deal_bulk
 from smarketing.crm.views.lists.edit import (
     company_create,
@@ -30,7 +28,6 @@ from smarketing.crm.views.lists.pages import company_list, contact_list, deal_li
 from smarketing.crm.views.lists.saved import columns_save, view_create, view_delete, view_update
 
 __all__ = [
-    "audit_log",
     "columns_save",
     "company_bulk",
     "company_create",
@@ -49,8 +46,6 @@ __all__ = [
     "deal_delete",
     "deal_edit",
     "deal_list",
-    "property_delete",
-    "property_list",
     "record_lookup",
     "view_create",
     "view_delete",

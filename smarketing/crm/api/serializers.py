@@ -1,4 +1,5 @@
-"""Contacts, companies and deals: one serializer each for reading and (field-level) writing.
+"""The CRM's API serializers: contacts, companies and deals (one serializer each for reading and field-level
+writing), their actions, pipelines and stages, custom property definitions, tasks and notes.
 
 Writes are validated here for shape and type only; the values then go to crm.services, which normalizes,
 checks permissions and uniqueness, and records history.
@@ -6,15 +7,29 @@ checks permissions and uniqueness, and records history.
 
 from rest_framework import serializers
 
+from smarketing.accounts.api.serializers import UserSerializer
 from smarketing.accounts.models import User
-from smarketing.api.serializers.fields import (
+from smarketing.api.fields import (
     ExpandableRelatedField,
     OptionalChoiceField,
     PropertiesField,
     StrictModelSerializer,
+    StrictSerializer,
 )
-from smarketing.api.serializers.reference import StageSerializer, UserSerializer
-from smarketing.crm.models import Company, Contact, Deal, DealContact, LeadStatus, LegalBasis, ObjectType, Stage
+from smarketing.crm.models import (
+    Company,
+    Contact,
+    Deal,
+    DealContact,
+    LeadStatus,
+    LegalBasis,
+    Note,
+    ObjectType,
+    Pipeline,
+    PropertyDefinition,
+    Stage,
+    Task,
+)
 
 INT32_MAX = 2**31 - 1
 RECORD_READ_ONLY = ["id", "created_at", "updated_at"]
@@ -28,6 +43,44 @@ def _owner_field():
     return ExpandableRelatedField(
         queryset=_users(), expand_with=lambda: UserSerializer, required=False, allow_null=True
     )
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = [
+            "id",
+            "pipeline",
+            "name",
+            "position",
+            "probability",
+            "team",
+            "target_days",
+            "exit_criteria",
+            "outcome",
+        ]
+        read_only_fields = fields
+
+
+class PipelineSerializer(serializers.ModelSerializer):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "is_default", "position", "stages"]
+        read_only_fields = fields
+
+
+class PropertyDefinitionSerializer(StrictModelSerializer):
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=200, required=False, default=list
+    )
+
+    class Meta:
+        model = PropertyDefinition
+        fields = ["id", "object_type", "key", "label", "type", "choices", "position"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"position": {"max_value": 32767}}
 
 
 class CompanySerializer(StrictModelSerializer):
@@ -204,20 +257,83 @@ class LifecycleSerializer(serializers.Serializer):
     )
 
 
-class BatchOutcomeSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
-    id = serializers.IntegerField(allow_null=True)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+# Tasks and notes (and touchpoints, in timeline/api/) point at one or more CRM records.
 
 
-class BatchTotalsSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    rejected = serializers.IntegerField()
+def targets(*, expand: bool) -> dict:
+    """contact/company/deal fields: expandable on reads (null when the row has no such target), ids on writes."""
+    if expand:
+        return {
+            "contact": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: ContactSerializer),
+            "company": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: CompanySerializer),
+            "deal": ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: DealSerializer),
+        }
+    return {
+        "contact": serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False),
+        "company": serializers.PrimaryKeyRelatedField(queryset=Company.objects.all(), required=False),
+        "deal": serializers.PrimaryKeyRelatedField(queryset=Deal.objects.all(), required=False),
+    }
 
 
-class BatchResultSerializer(serializers.Serializer):
-    results = BatchOutcomeSerializer(many=True)
-    totals = BatchTotalsSerializer()
+class TaskSerializer(serializers.ModelSerializer):
+    owner = ExpandableRelatedField(read_only=True, allow_null=True, expand_with=lambda: UserSerializer)
+    contact = targets(expand=True)["contact"]
+    company = targets(expand=True)["company"]
+    deal = targets(expand=True)["deal"]
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "description",
+            "due_at",
+            "owner",
+            "created_by",
+            "contact",
+            "company",
+            "deal",
+            "created_at",
+            "completed_at",
+            "is_overdue",
+        ]
+        read_only_fields = fields
+
+
+class TaskInputSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Task.Kind.choices, default=Task.Kind.TODO)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, help_text="Defaults to you."
+    )
+    contact = targets(expand=False)["contact"]
+    company = targets(expand=False)["company"]
+    deal = targets(expand=False)["deal"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    contact = targets(expand=True)["contact"]
+    company = targets(expand=True)["company"]
+    deal = targets(expand=True)["deal"]
+
+    class Meta:
+        model = Note
+        fields = ["id", "body", "author", "contact", "company", "deal", "created_at"]
+        read_only_fields = fields
+
+
+class NoteInputSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=100_000, help_text="HTML; sanitized (scripts and styles removed).")
+    contact = targets(expand=False)["contact"]
+    company = targets(expand=False)["company"]
+    deal = targets(expand=False)["deal"]
+
+    def validate(self, attrs):
+        targets = [name for name in ("contact", "company", "deal") if attrs.get(name) is not None]
+        if len(targets) != 1:
+            raise serializers.ValidationError({"contact": ["Attach the note to exactly one contact, company or deal."]})
+        return attrs

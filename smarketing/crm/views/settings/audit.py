@@ -1,72 +1,51 @@
-"""Admin pages: custom property definitions and the audit log."""
+"""The audit log: who changed what, filterable by record type and person, in words."""
 
 import json
 import re
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
 from smarketing.accounts.models import User
 from smarketing.core.models import AuditEntry
 from smarketing.core.queries import SortOption, keyset_page
-from smarketing.crm import access, services
-from smarketing.crm.forms import PropertyDefinitionForm
-from smarketing.crm.models import ObjectType, PropertyDefinition
-
-
-@require_http_methods(["GET", "POST"])
-def property_list(request):
-    access.require_admin(request.user, "Only admins can open this page.")
-    bound = request.method == "POST"
-    form = PropertyDefinitionForm(request.POST if bound else None, initial={"object_type": request.GET.get("type")})
-    if bound and form.is_valid():
-        data = form.cleaned_data
-        try:
-            definition = services.define_property(
-                actor=request.user,
-                object_type=data["object_type"],
-                key=data["key"].strip(),
-                label=data["label"],
-                type=data["type"],
-                choices=data["choices"],
-                position=data.get("position") or 0,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            kind = definition.get_object_type_display().lower()
-            messages.success(request, f"Added the {kind} property “{definition}”.")
-            return redirect("property_list")
-    groups = {value: {"label": label, "items": []} for value, label in ObjectType.choices}
-    for definition in PropertyDefinition.objects.all():
-        groups[definition.object_type]["items"].append(definition)
-    return render(request, "crm/admin_properties.html", {"form": form, "groups": groups.values()})
-
-
-@require_POST
-def property_delete(request, pk):
-    access.require_admin(request.user, "Only admins can open this page.")
-    definition = get_object_or_404(PropertyDefinition, pk=pk)
-    services.delete_property(definition, actor=request.user)
-    messages.success(
-        request,
-        f"Deleted the property “{definition}”. Values already stored on records stay in their data "
-        "(and in exports of the audit log) but are no longer shown or editable.",
-    )
-    return redirect("property_list")
-
+from smarketing.crm import access
 
 AUDIT_TYPES = [
     ("crm.contact", "Contacts"),
     ("crm.company", "Companies"),
     ("crm.deal", "Deals"),
     ("crm.propertydefinition", "Custom properties"),
+    ("crm.pipeline", "Pipelines"),
+    ("crm.stage", "Pipeline stages"),
+    ("crm.lifecyclestagesetting", "Lifecycle-stage settings"),
+    ("accounts.user", "Users"),
+    ("accounts.team", "Teams"),
 ]
-AUDIT_LINKS = {"crm.contact": "contact_detail", "crm.company": "company_detail", "crm.deal": "deal_detail"}
+# One record's type, in words, under its name in each row.
+TYPE_LABELS = {
+    "crm.contact": "Contact",
+    "crm.company": "Company",
+    "crm.deal": "Deal",
+    "crm.propertydefinition": "Custom property",
+    "crm.pipeline": "Pipeline",
+    "crm.stage": "Pipeline stage",
+    "crm.lifecyclestagesetting": "Lifecycle stage",
+    "accounts.user": "User",
+    "accounts.team": "Team",
+}
+AUDIT_LINKS = {
+    "crm.contact": "contact_detail",
+    "crm.company": "company_detail",
+    "crm.deal": "deal_detail",
+    "crm.pipeline": "settings_pipeline",
+    "crm.stage": "settings_stage",
+    "crm.propertydefinition": "property_edit",
+    "accounts.user": "settings_user",
+    "accounts.team": "settings_team",
+}
 AUDIT_ORDER = SortOption("Newest first", ("-at", "-id"))
 _TYPE_RE = re.compile(r"^[a-z_]{1,30}\.[a-z_]{1,30}$")
 
@@ -115,6 +94,7 @@ def audit_log(request):
         entry.change_rows = [(field, _audit_value(pair[0]), _audit_value(pair[1])) for field, pair in _pairs(entry)]
         link = AUDIT_LINKS.get(entry.object_type)
         entry.link = reverse(link, args=[entry.object_id]) if link and entry.object_id.isdigit() else ""
+        entry.type_label = TYPE_LABELS.get(entry.object_type, entry.object_type)
     context = {
         "page": page,
         "users": users,

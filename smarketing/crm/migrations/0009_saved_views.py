@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
         ("campaigns", "0001_initial"),
-        ("crm", "0007_search_sort_indexes"),
+        ("crm", "0008_admin_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

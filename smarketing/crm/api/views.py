@@ -1,4 +1,5 @@
-"""Contacts, companies and deals: list, read, create, field-level update, delete, batch upsert, and actions.
+"""The CRM's API resources: contacts, companies and deals (list, read, create, field-level update, delete, batch
+upsert, actions), pipelines and stages, custom property definitions, tasks and notes.
 
 Every write goes through crm.services (with origin=API), which checks the same permissions as the UI.
 """
@@ -9,27 +10,44 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from smarketing.api import batch
-from smarketing.api.filters import CompanyFilter, ContactFilter, DealFilter
+from smarketing.api.permissions import AdminWritesPermission, TokenScopePermission
 from smarketing.api.problems import Problem
-from smarketing.api.serializers.records import (
+from smarketing.api.views.base import ApiViewSet, ListCreateViewSet, ReadOnlyViewSet
+from smarketing.core.models import Origin
+from smarketing.crm import access, services
+from smarketing.crm.api import batch as matching
+from smarketing.crm.api.filters import (
+    CompanyFilter,
+    ContactFilter,
+    DealFilter,
+    NoteFilter,
+    PropertyDefinitionFilter,
+    StageFilter,
+    TaskFilter,
+)
+from smarketing.crm.api.serializers import (
     AddDealContactSerializer,
-    BatchResultSerializer,
     CompanySerializer,
     ContactSerializer,
     DealSerializer,
     LifecycleSerializer,
     MoveDealSerializer,
+    NoteInputSerializer,
+    NoteSerializer,
+    PipelineSerializer,
+    PropertyDefinitionSerializer,
+    StageSerializer,
+    TaskInputSerializer,
+    TaskSerializer,
 )
-from smarketing.api.views.base import ApiViewSet
-from smarketing.core.models import Origin
-from smarketing.crm import access, services
 from smarketing.crm.defaults import default_pipeline
-from smarketing.crm.models import Company, Contact, Deal, DealContact, Stage
+from smarketing.crm.models import Company, Contact, Deal, DealContact, Note, Pipeline, PropertyDefinition, Stage, Task
 from smarketing.crm.services import ConflictError
 
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
@@ -38,6 +56,14 @@ PROPERTIES_FILTER_HELP = (
     "Filters are allow-listed (see parameters). Custom properties filter by equality with "
     "`properties.<key>=<value>` for defined keys only, e.g. `properties.plan=pro`."
 )
+
+
+TARGET_EXPANSIONS = {
+    "contact": {"select": ["contact"]},
+    "company": {"select": ["company"]},
+    # An expanded deal lists its contact ids: one more query for the page, not one per row.
+    "deal": {"select": ["deal"], "prefetch": ["deal__deal_contacts"]},
+}
 
 
 def etag(obj) -> str:
@@ -145,7 +171,7 @@ class RecordViewSet(ApiViewSet):
     def batch_upsert(self, request):
         access.require(request.user, "edit")  # a read-only user gets one 403, not 1,000 rejections
         records = batch.records_from(request.data)
-        self.property_definitions = batch.definitions_for(self.model)
+        self.property_definitions = matching.definitions_for(self.model)
         results = batch.upsert(self, records)
         return Response(batch.summary(results))
 
@@ -159,7 +185,7 @@ def _batch_schema(serializer_class, match_rule: str):
             "Re-sending the same batch reports every record unchanged. More than 1,000 records: 413."
         ),
         request=batch.request_serializer(serializer_class),
-        responses={200: BatchResultSerializer},
+        responses={200: batch.BatchResultSerializer},
     )
 
 
@@ -203,7 +229,7 @@ class ContactViewSet(RecordViewSet):
         )
 
     def find_existing(self, data):
-        return batch.match_contact(data)
+        return matching.match_contact(data)
 
     @extend_schema(
         summary="Change a contact's lifecycle stage",
@@ -252,7 +278,7 @@ class CompanyViewSet(RecordViewSet):
         return services.create_company(actor=self.request.user, data=data, origin=Origin.API)
 
     def find_existing(self, data):
-        return batch.match_company(data)
+        return matching.match_company(data)
 
     @_batch_schema(CompanySerializer, "Companies are matched by external_id when given, else by normalized domain.")
     @action(detail=False, methods=["post"], url_path="batch/upsert", url_name="batch-upsert")
@@ -334,7 +360,7 @@ class DealViewSet(RecordViewSet):
             raise ValidationError({"stage": exc.messages})
 
     def find_existing(self, data):
-        return batch.match_deal(data)
+        return matching.match_deal(data)
 
     def batch_update(self, obj, data):
         links = data.pop("deal_contacts", [])
@@ -379,3 +405,110 @@ class DealViewSet(RecordViewSet):
     @action(detail=False, methods=["post"], url_path="batch/upsert", url_name="batch-upsert")
     def upsert(self, request):
         return self.batch_upsert(request)
+
+
+# -- reference data ---------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List pipelines with their stages"), retrieve=extend_schema(summary="Get a pipeline")
+)
+class PipelineViewSet(ReadOnlyViewSet):
+    queryset = Pipeline.objects.prefetch_related("stages")
+    serializer_class = PipelineSerializer
+    ordering_fields = {"position": "position"}
+    default_ordering = "position"
+
+
+@extend_schema_view(list=extend_schema(summary="List deal stages"), retrieve=extend_schema(summary="Get a stage"))
+class StageViewSet(ReadOnlyViewSet):
+    queryset = Stage.objects.all()
+    serializer_class = StageSerializer
+    filterset_class = StageFilter
+    ordering_fields = {"position": "position"}
+    default_ordering = "id"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List custom property definitions"),
+    retrieve=extend_schema(summary="Get a custom property definition"),
+    create=extend_schema(summary="Define a custom property (admins)"),
+    partial_update=extend_schema(summary="Change a property's label, choices or position (admins)"),
+    destroy=extend_schema(summary="Delete a custom property definition (admins)"),
+)
+class PropertyDefinitionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    queryset = PropertyDefinition.objects.all()
+    serializer_class = PropertyDefinitionSerializer
+    filterset_class = PropertyDefinitionFilter
+    permission_classes = [IsAuthenticated, TokenScopePermission, AdminWritesPermission]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    default_ordering = "id"
+
+    # The rules (key format, uniqueness, frozen fields, choices) live in crm.services; a Django
+    # ValidationError from there becomes a problem+json 400 in the exception handler.
+    def perform_create(self, serializer):
+        serializer.instance = services.define_property(
+            actor=self.request.user, origin=Origin.API, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_property(
+            serializer.instance, actor=self.request.user, data=serializer.validated_data, origin=Origin.API
+        )
+
+    def destroy(self, request, pk=None):
+        services.delete_property(self.get_object(), actor=request.user, origin=Origin.API)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# -- tasks and notes ----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List tasks"),
+    retrieve=extend_schema(summary="Get a task"),
+    create=extend_schema(summary="Create a task", request=TaskInputSerializer, responses={201: TaskSerializer}),
+)
+class TaskViewSet(ListCreateViewSet):
+    queryset = Task.objects.all()
+    serializer_class = TaskSerializer
+    input_serializer_class = TaskInputSerializer
+    filterset_class = TaskFilter
+    route_name = "task"
+    ordering_fields = {"created_at": "created_at"}
+    expandable = {"owner": {"select": ["owner"]}, **TARGET_EXPANSIONS}
+
+    def perform_write(self, data):
+        return services.create_task(actor=self.request.user, origin=Origin.API, **data)
+
+    @extend_schema(summary="Complete a task", request=None, responses={200: TaskSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        task = services.complete_task(self.get_object(), actor=request.user)
+        return self.respond(task)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List notes"),
+    retrieve=extend_schema(summary="Get a note"),
+    create=extend_schema(summary="Add a note", request=NoteInputSerializer, responses={201: NoteSerializer}),
+)
+class NoteViewSet(ListCreateViewSet):
+    queryset = Note.objects.all()
+    serializer_class = NoteSerializer
+    input_serializer_class = NoteInputSerializer
+    filterset_class = NoteFilter
+    route_name = "note"
+    ordering_fields = {"created_at": "created_at"}
+    expandable = TARGET_EXPANSIONS
+
+    def perform_write(self, data):
+        target = data.get("contact") or data.get("company") or data.get("deal")
+        return services.add_note(target, body_html=data["body"], actor=self.request.user, origin=Origin.API)
