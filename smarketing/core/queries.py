@@ -4,7 +4,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -35,6 +35,8 @@ def _encode(values: list) -> str:
     def conv(v):
         if isinstance(v, datetime):
             return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
         if isinstance(v, Decimal):
             return {"dec": str(v)}
         if isinstance(v, uuid.UUID):
@@ -58,6 +60,11 @@ def _decode(token: str) -> list | None:
         if isinstance(v, dict) and "dt" in v:
             try:
                 v = datetime.fromisoformat(v["dt"])
+            except (TypeError, ValueError):
+                return None
+        elif isinstance(v, dict) and "d" in v:
+            try:
+                v = date.fromisoformat(v["d"])
             except (TypeError, ValueError):
                 return None
         elif isinstance(v, dict) and "dec" in v:
@@ -91,33 +98,61 @@ class Page:
 def keyset_page(qs: QuerySet, sort: SortOption, cursor: str | None, size: int) -> Page:
     """One page after `cursor`, ordered by `sort`. Never counts the table.
 
-    Rows whose sort value is NULL are excluded from sorts on nullable fields by the caller's sort choice:
-    every sort here is on a NOT NULL column (or ends in the primary key), so comparisons are total.
+    The last sort field must be unique (the primary key). A nullable first field (a contact's last touch, a
+    deal's close date) sorts its NULLs last in both directions: the rows with a value are read first, then,
+    once they run out, the rows without one by the remaining fields. Each part is an index range, and the
+    databases disagree on where NULLs sort, so neither part leaves it to them.
     """
     fields = sort.fields
-    qs = qs.order_by(*fields)
     after = _typed(qs.model, fields, _decode(cursor)) if cursor else None
-    if after is not None:
-        # (a, b) > (x, y)  ==  a > x OR (a = x AND b > y), with > flipped for descending fields.
-        condition = Q()
-        equal = Q()
-        for name, value in zip(fields, after, strict=True):
-            column = name.lstrip("-")
-            op = "lt" if name.startswith("-") else "gt"
-            condition |= equal & Q(**{f"{column}__{op}": value})
-            equal &= Q(**{column: value})
-        # The redundant bound on the first field lets the database start its index scan at the cursor
-        # instead of filtering every row before it.
-        first = fields[0]
-        bound = "lte" if first.startswith("-") else "gte"
-        qs = qs.filter(Q(**{f"{first.lstrip('-')}__{bound}": after[0]}), condition)
-    rows = list(qs[: size + 1])
+    first = fields[0].lstrip("-")
+    if qs.model._meta.get_field(first).null:
+        rows = _nulls_last_rows(qs, fields, after, size + 1)
+    else:
+        rows = list(_after(qs.order_by(*fields), fields, after)[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
         next_cursor = _encode([getattr(last, name.lstrip("-")) for name in fields])
     return Page(rows=rows, next_cursor=next_cursor, has_previous=bool(after))
+
+
+def _after(qs: QuerySet, fields: tuple[str, ...], after: list | None) -> QuerySet:
+    """`qs` narrowed to the rows after the cursor values `after` in the order of `fields` (None: all)."""
+    if after is None:
+        return qs
+    # (a, b) > (x, y)  ==  a > x OR (a = x AND b > y), with > flipped for descending fields.
+    condition = Q()
+    equal = Q()
+    for name, value in zip(fields, after, strict=True):
+        column = name.lstrip("-")
+        op = "lt" if name.startswith("-") else "gt"
+        condition |= equal & Q(**{f"{column}__{op}": value})
+        equal &= Q(**{column: value})
+    # The redundant bound on the first field lets the database start its index scan at the cursor
+    # instead of filtering every row before it.
+    first = fields[0]
+    bound = "lte" if first.startswith("-") else "gte"
+    return qs.filter(Q(**{f"{first.lstrip('-')}__{bound}": after[0]}), condition)
+
+
+def _nulls_last_rows(qs: QuerySet, fields: tuple[str, ...], after: list | None, limit: int) -> list:
+    first = fields[0].lstrip("-")
+    without = qs.filter(**{f"{first}__isnull": True}).order_by(*fields[1:])
+    if after is not None and after[0] is None:  # the cursor is already among the rows without a value
+        return list(_after(without, fields[1:], after[1:])[:limit])
+    valued = qs.filter(**{f"{first}__isnull": False}).order_by(*fields)
+    rows = list(_after(valued, fields, after)[:limit])
+    if len(rows) < limit:
+        rows += list(without[: limit - len(rows)])
+    return rows
+
+
+def capped_count(qs: QuerySet, cap: int) -> int:
+    """How many rows `qs` has, counting at most cap + 1 of them: an exact figure when it is small, and a
+    bounded cost when it is not (COUNT over a LIMIT subquery reads cap + 1 index entries, not the table)."""
+    return qs.order_by().values("pk")[: cap + 1].count()
 
 
 def parse_ids(values: list[str], limit: int) -> list[int]:

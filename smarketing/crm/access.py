@@ -13,11 +13,15 @@ and ownership:
 | export        | all   | all     | none                          | none      | none     | all    |
 | log activity  | all   | all     | all (anyone's record)         | none      | none     | all    |
 | admin pages   | yes   | no      | no                            | no        | no       | yes    |
+| saved views   | own   | own     | own; sees its team's shared   | own       | none     | -      |
 
 "Log activity" is a note, a task or a logged call/email/meeting: a member may log one on a record owned by
 someone else (a rep talks to a colleague's contact; marketing notes a conversation on sales' deal), but may
 change the record's fields only when it is their own or unowned. Changing a task or note afterwards follows
 `accounts.access.can_change_task` / `can_change_note`.
+
+Saved list views and column choices are a person's own way of looking at the shared lists, not records: any
+active person (read-only users too) keeps their own, shares one with their team, and changes only their own.
 """
 
 from typing import Any
@@ -43,6 +47,7 @@ __all__ = [
     "OwnedQuerySet",
     "PermissionDenied",
     "can",
+    "can_change_view",
     "can_for_owner",
     "can_log_activity",
     "is_admin",
@@ -50,6 +55,9 @@ __all__ = [
     "require_admin",
     "require_log_activity",
     "require_property_admin",
+    "require_view_owner",
+    "require_view_saver",
+    "visible_views",
     "require_write",
 ]
 
@@ -103,3 +111,32 @@ def require(user: Any, action: str, obj=None) -> None:
 
 def require_property_admin(user: Any) -> None:
     require_admin(user, "Only admins can define custom properties.")
+
+
+def visible_views(user: Any, kind: str | None = None) -> models.QuerySet:
+    """The saved views (of list `kind`, or of every list) that `user` sees: their own, and those shared with
+    their team."""
+    from smarketing.crm.models import SavedView
+
+    if not is_person(user):
+        return SavedView.objects.none()
+    shown = Q(owner=user)
+    if user.team_id is not None:
+        shown |= Q(team_id=user.team_id)
+    views = SavedView.objects.filter(shown)
+    return views if kind is None else views.filter(kind=kind)
+
+
+def can_change_view(user: Any, view) -> bool:
+    """Rename, update, share or delete a saved view: its owner only (a shared view is still theirs)."""
+    return is_person(user) and view.owner_id == user.pk
+
+
+def require_view_saver(user: Any) -> None:
+    if not is_person(user):
+        raise PermissionDenied("Log in to save views and columns.")
+
+
+def require_view_owner(user: Any, view) -> None:
+    if not can_change_view(user, view):
+        raise PermissionDenied("Only the person who saved this view can change or delete it.")

@@ -168,6 +168,9 @@ class Contact(OwnedRecord):
             models.Index(fields=["consent_status", "-id"], name="contact_consent_idx"),
             # "Recently assigned to me" on the home page: without it, a rep's 84k contacts are sorted per view.
             models.Index(fields=["owner", "-updated_at", "-id"], name="contact_owner_updated_idx"),
+            # The contact list's score sorts (crm.queries.CONTACT_SORTS), read forwards or backwards.
+            models.Index(fields=["-fit_score", "-id"], name="contact_fit_sort_idx"),
+            models.Index(fields=["-engagement_score", "-id"], name="contact_engagement_sort_idx"),
         ]
 
     def __str__(self) -> str:
@@ -264,6 +267,7 @@ class Deal(OwnedRecord):
             models.Index(fields=["-amount", "-id"], name="deal_amount_sort_idx"),
             models.Index(fields=["name", "id"], name="deal_name_sort_idx"),
             models.Index(fields=["stage_entered_at", "id"], name="deal_stage_age_sort_idx"),
+            models.Index(fields=["close_date", "id"], name="deal_close_sort_idx"),
             # The home page's "closing this month" list and metric: one owner's open deals by close date.
             models.Index(
                 fields=["owner", "close_date"], condition=models.Q(status="open"), name="deal_open_owner_close_idx"
@@ -455,3 +459,57 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk}"
+
+
+class SavedView(models.Model):
+    """A named list view (search, filters, sort and columns) of one list; private, or shared with a team."""
+
+    kind = models.CharField(max_length=10, choices=ObjectType.choices)
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    # Shared with this team (the owner's, when shared); None: only the owner sees it.
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The list's accepted parameters as [[name, value], ...] (crm.queries.RecordList.params), re-validated
+    # whenever the view is opened: a filter whose value no longer exists is dropped with the usual message.
+    params = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)  # column keys in order; [] = the viewer's own columns
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "kind", "name"], name="saved_view_name_unique"),
+        ]
+        indexes = [
+            # The views panel: mine, and my team's shared ones, of one list.
+            models.Index(fields=["owner", "kind"], name="saved_view_owner_idx"),
+            models.Index(fields=["team", "kind"], name="saved_view_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shared(self) -> bool:
+        return self.team_id is not None
+
+    def list_params(self) -> list[tuple[str, str]]:
+        """The stored parameters as pairs, for a link to the list (the list validates them again)."""
+        return [(name, value) for name, value in self.params]
+
+
+class ListColumns(models.Model):
+    """The columns, in order, one user chose for one list."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ObjectType.choices)
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "list columns"
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="list_columns_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} columns of user {self.user_id}"

@@ -22,7 +22,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast
 
 from smarketing.accounts.models import User
-from smarketing.core.queries import Page, SortOption, keyset_page, prefix_q
+from smarketing.core.queries import Page, SortOption, capped_count, keyset_page, prefix_q
 from smarketing.crm.models import (
     Company,
     ConsentStatus,
@@ -41,25 +41,48 @@ from smarketing.crm.sources import SOURCES
 PAGE_SIZE = 50
 SEARCH_MAX = 100  # longer search terms are cut; no name or email prefix needs more
 
-CONTACT_SORTS = {
-    "newest": SortOption("Newest first", ("-id",)),
-    "oldest": SortOption("Oldest first", ("id",)),
-    "name": SortOption("Last name", ("last_key", "id")),
-    "email": SortOption("Email", ("email", "id")),
-    "lifecycle": SortOption("Lifecycle changed", ("-lifecycle_changed_at", "-id")),
-}
-COMPANY_SORTS = {
-    "newest": SortOption("Newest first", ("-id",)),
-    "oldest": SortOption("Oldest first", ("id",)),
-    "name": SortOption("Name", ("name_key", "id")),
-}
-DEAL_SORTS = {
-    "newest": SortOption("Newest first", ("-id",)),
-    "oldest": SortOption("Oldest first", ("id",)),
-    "amount": SortOption("Largest amount", ("-amount", "-id")),
-    "stage_age": SortOption("Longest in stage", ("stage_entered_at", "id")),
-    "name": SortOption("Name", ("name", "id")),
-}
+TOTAL_CAP = 10_000  # a list counts its rows up to this; above it the page says "more than 10,000"
+
+
+def _sorts(*pairs: tuple[str, str, tuple[str, ...], str]) -> dict[str, SortOption]:
+    """Each sort and its reverse ("-key"): a header click flips between them. Both directions read the same
+    index, forwards or backwards; every key below has one (see the models' indexes)."""
+    options = {"newest": SortOption("Newest first", ("-id",)), "oldest": SortOption("Oldest first", ("id",))}
+    for key, label, fields, reverse_label in pairs:
+        flipped = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+        options[key] = SortOption(label, fields)
+        options[f"-{key}"] = SortOption(reverse_label, flipped)
+    return options
+
+
+def reverse_sort(key: str) -> str:
+    """The key of the same sort the other way round."""
+    if key in ("newest", "oldest"):
+        return "oldest" if key == "newest" else "newest"
+    return key[1:] if key.startswith("-") else f"-{key}"
+
+
+CONTACT_SORTS = _sorts(
+    ("name", "Last name A–Z", ("last_key", "id"), "Last name Z–A"),
+    ("email", "Email A–Z", ("email", "id"), "Email Z–A"),
+    (
+        "lifecycle",
+        "Lifecycle changed, latest first",
+        ("-lifecycle_changed_at", "-id"),
+        "Lifecycle changed, earliest first",
+    ),
+    ("fit", "Highest fit score", ("-fit_score", "-id"), "Lowest fit score"),
+    ("engagement", "Highest engagement score", ("-engagement_score", "-id"), "Lowest engagement score"),
+    # last_touch_at is empty until a contact's first touch; those contacts come last either way.
+    ("last_touch", "Last touch, latest first", ("-last_touch_at", "-id"), "Last touch, earliest first"),
+)
+COMPANY_SORTS = _sorts(("name", "Name A–Z", ("name_key", "id"), "Name Z–A"))
+DEAL_SORTS = _sorts(
+    ("amount", "Largest amount", ("-amount", "-id"), "Smallest amount"),
+    ("stage_age", "Longest in stage", ("stage_entered_at", "id"), "Newest in stage"),
+    ("name", "Name A–Z", ("name", "id"), "Name Z–A"),
+    ("close", "Closing soonest", ("close_date", "id"), "Closing latest"),
+)
 
 
 class BadValue(ValueError):
@@ -124,6 +147,13 @@ class RecordList:
         model, *_, related = LISTS[self.kind]
         keys.rows = rows_in_order(model.objects.select_related(*related), [row.pk for row in keys.rows])
         return keys
+
+    def total(self, page: Page, cap: int | None = None) -> int:
+        """The list's row count, exact up to `cap` (cap + 1 means "more than cap"); free when one page holds
+        the whole list."""
+        if not page.has_previous and page.next_cursor is None:
+            return len(page.rows)
+        return capped_count(self.queryset, TOTAL_CAP if cap is None else cap)
 
 
 def rows_in_order(base: QuerySet, ids: list[int]) -> list:

@@ -42,6 +42,11 @@ urlpatterns = [
     path("<str:kind>/<int:pk>/owner/", records.change_owner, name="change_owner"),
     # The Undo of a toast (a signed, short-lived POST; see core/toasts.py)
     path("undo/", records.undo, name="undo"),
+    # Saved list views and column choices: <kind> is contact, company or deal
+    path("lists/<str:kind>/views/", lists.view_create, name="list_view_create"),
+    path("lists/<str:kind>/columns/", lists.columns_save, name="list_columns"),
+    path("lists/views/<int:pk>/", lists.view_update, name="list_view_update"),
+    path("lists/views/<int:pk>/delete/", lists.view_delete, name="list_view_delete"),
     # Tasks
     path("tasks/", records.task_list, name="task_list"),
     path("tasks/<int:pk>/complete/", records.task_complete, name="task_complete"),

@@ -61,6 +61,7 @@ from smarketing.crm.services.records import (
     set_search_keys,
     update_record,
 )
+from smarketing.crm.services.saved_views import create_view, delete_view, save_columns, update_view
 from smarketing.crm.services.users import deactivate_owner, owned_counts
 
 __all__ = [
@@ -95,15 +96,18 @@ __all__ = [
     "create_contact",
     "create_deal",
     "create_task",
+    "create_view",
     "define_property",
     "delete_note",
     "delete_property",
     "delete_record",
     "delete_task",
+    "delete_view",
     "log_activity",
     "merge_records",
     "missing_exit_criteria",
     "move_deal_stage",
+    "save_columns",
     "remove_deal_contact",
     "reopen_task",
     "set_search_keys",
@@ -113,4 +117,5 @@ __all__ = [
     "update_record",
     "update_note",
     "update_task",
+    "update_view",
 ]

@@ -1,7 +1,8 @@
 """CRM list pages and what acts on them. crm/urls.py routes to the names below.
 
 common.py   the Kind table (contact, company, deal) and helpers the others share
-pages.py    the lists with search, filters and keyset pages; type-ahead lookups
+pages.py    the lists with search, filters, sortable columns, saved views and keyset pages; type-ahead lookups
+saved.py    saving views and column choices (POSTs from the list page)
 bulk.py     bulk actions on selected rows: assign, lifecycle move, delete, CSV export
 edit.py     create and edit pages
 merge.py    delete (with confirmation) and merge
@@ -24,8 +25,10 @@ from smarketing.crm.views.lists.merge import (
     deal_delete,
 )
 from smarketing.crm.views.lists.pages import company_list, contact_list, deal_list, record_lookup
+from smarketing.crm.views.lists.saved import columns_save, view_create, view_delete, view_update
 
 __all__ = [
+    "columns_save",
     "company_bulk",
     "company_create",
     "company_delete",
@@ -44,4 +47,7 @@ __all__ = [
     "deal_edit",
     "deal_list",
     "record_lookup",
+    "view_create",
+    "view_delete",
+    "view_update",
 ]

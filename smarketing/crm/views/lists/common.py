@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from smarketing.core.queries import parse_ids
-from smarketing.crm.models import Company, Contact, Deal, PropertyDefinition
+from smarketing.crm.models import Company, Contact, Deal
 
 BULK_MAX = 500  # ids per bulk request; a page shows 50, so this only bounds hostile posts
 
@@ -39,14 +39,6 @@ KINDS = {
     "company": Kind("company", Company, "company", "companies", ("owner",)),
     "deal": Kind("deal", Deal, "deal", "deals", ("stage", "pipeline", "company", "owner")),
 }
-
-
-def custom_display(definition: PropertyDefinition, value) -> str:
-    if value is None or value == "":
-        return ""
-    if definition.type == PropertyDefinition.Type.BOOLEAN:
-        return "Yes" if value else "No"
-    return str(value)
 
 
 def selected_ids(post) -> list[int]:

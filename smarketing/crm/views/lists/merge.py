@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from smarketing.crm import access, queries, services
+from smarketing.crm.columns import custom_display
 from smarketing.crm.models import LIFECYCLE_ORDER, ObjectType, PropertyDefinition
-from smarketing.crm.views.lists.common import KINDS, Kind, custom_display
+from smarketing.crm.views.lists.common import KINDS, Kind
 
 
 @require_http_methods(["GET", "POST"])
