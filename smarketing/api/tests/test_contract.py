@@ -41,6 +41,12 @@ class ExpandTests(ApiTestCase):
         response = self.get("/api/v1/contacts?expand=company&expand=deals", token=self.tokens["bob"])
         self.assertProblem(response, 400, "expand")
 
+    def test_an_empty_name_is_refused_as_the_schema_says(self):
+        for query in ("expand=", "expand=company,,owner", "expand=company&expand="):
+            with self.subTest(query):
+                response = self.get(f"/api/v1/contacts?{query}", token=self.tokens["bob"])
+                self.assertProblem(response, 400, "expand")
+
 
 class DealDefaultStageTests(ApiTestCase):
     def test_a_deal_without_a_stage_starts_in_the_default_pipelines_first_stage(self):

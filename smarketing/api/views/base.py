@@ -86,7 +86,9 @@ class ApiViewMixin:
         if not hasattr(self, "_expand"):
             # Both ?expand=company,owner and ?expand=company&expand=owner (how generated clients send arrays).
             raw = ",".join(self.request.query_params.getlist("expand")) if self.request else ""
-            names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+            parts = [n.strip() for n in raw.split(",")] if self.request.query_params.getlist("expand") else []
+            names = tuple(dict.fromkeys(parts))
+            # An empty name (?expand= or "company,,owner") is refused like an unknown one: the schema's enum has none.
             unknown = [n for n in names if n not in self.expandable]
             if unknown:
                 allowed = ", ".join(self.expandable) or "nothing"
