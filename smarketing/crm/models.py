@@ -152,6 +152,10 @@ class Contact(OwnedRecord):
         indexes = [
             models.Index(fields=["lifecycle_stage", "-id"], name="contact_stage_idx"),
             models.Index(fields=["owner", "-id"], name="contact_owner_idx"),
+            # "Unassigned MQLs" and a rep's "new leads to work" (owner, stage and lead status together, any
+            # sort): with the statistics of migration 0010 the planner sees how few rows match and reads them here
+            # instead of walking a sort index through the whole table (3.5 s → 0.1 ms at 1M when none match).
+            models.Index(fields=["owner", "lifecycle_stage", "lead_status", "-id"], name="contact_owner_stage_idx"),
             models.Index(fields=["company", "-id"], name="contact_company_idx"),
             models.Index(fields=["first_source", "-id"], name="contact_source_idx"),
             # The sort indexes carry the three searched columns (PostgreSQL: INCLUDE; SQLite ignores it), so a
