@@ -12,6 +12,10 @@
   "use strict";
 
   var pending = null;  // what the page looked like before the current swap
+  // A toast (HX-Trigger "sm:toast", fired before the swap) is read out by its own live region: saying the
+  // outcome here as well would make a screen reader speak it twice.
+  var toastAt = 0;
+  document.addEventListener("sm:toast", function () { toastAt = Date.now(); });
 
   function status() { return document.getElementById("a11y-status"); }
 
@@ -76,7 +80,7 @@
     }
     // After an explicit action (a POST) focus goes to the region every time, so the next Tab starts there.
     if (verb !== "get" || lostFocus()) focusOn(focusTarget(region));
-    announce(said || (verb !== "get" ? "Saved." : ""));
+    if (Date.now() - toastAt > 2000) announce(said || (verb !== "get" ? "Saved." : ""));
   }
 
   document.addEventListener("htmx:beforeSwap", function (e) {
