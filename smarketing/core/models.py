@@ -12,6 +12,7 @@ class Origin(models.TextChoices):
     API = "api", "API"
     IMPORT = "import", "Import"
     FORM = "form", "Form"
+    EMAIL = "email", "Email link"  # unsubscribe, preference center, tracking: the recipient acting from a mail
     WORKFLOW = "workflow", "Workflow"
     SYSTEM = "system", "System"
     SEED = "seed", "Demo data"

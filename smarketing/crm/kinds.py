@@ -83,15 +83,11 @@ CRM_KINDS = [
 # Interim home of the kinds of the pillars not built yet. Today the seed (crm/demo/) writes them and
 # API clients record them (POST /api/v1/touchpoints), so they must be declared somewhere; the CRM, which holds
 # the seed, keeps them until their pillar exists. Each pillar moves its own lines into its app's kinds.py
-# (email: email_*, unsubscribed; forms: form_submitted, page_viewed; calendar: webinar/event attended,
+# (email moved to email/kinds.py; forms: form_submitted, page_viewed; calendar: webinar/event attended,
 # offer_pitched; scheduling: meeting_booked; content: content_viewed; ad_clicked to whichever app imports ads).
 
 OFFER_PITCHED = "offer_pitched"
 MEETING_BOOKED = "meeting_booked"
-EMAIL_SENT = "email_sent"
-EMAIL_OPENED = "email_opened"
-EMAIL_CLICKED = "email_clicked"
-UNSUBSCRIBED = "unsubscribed"
 FORM_SUBMITTED = "form_submitted"
 PAGE_VIEWED = "page_viewed"
 WEBINAR_ATTENDED = "webinar_attended"
@@ -102,11 +98,6 @@ AD_CLICKED = "ad_clicked"
 INTERIM_KINDS = [
     TouchKind(OFFER_PITCHED, "Offer pitched", Team.SALES, api_creatable=True),
     TouchKind(MEETING_BOOKED, "Meeting booked", Team.SALES, api_creatable=True),
-    TouchKind(EMAIL_SENT, "Marketing email sent", Team.MARKETING, api_creatable=True),
-    TouchKind(EMAIL_OPENED, "Email opened", Team.MARKETING, api_creatable=True),
-    TouchKind(EMAIL_CLICKED, "Email link clicked", Team.MARKETING, api_creatable=True),
-    # Unsubscribing changes consent, so it is not something a client may simply record as a touch.
-    TouchKind(UNSUBSCRIBED, "Unsubscribed", Team.MARKETING),
     TouchKind(FORM_SUBMITTED, "Form submitted", Team.MARKETING, api_creatable=True),
     TouchKind(PAGE_VIEWED, "Page viewed", Team.MARKETING, api_creatable=True),
     TouchKind(WEBINAR_ATTENDED, "Webinar attended", Team.MARKETING, api_creatable=True),

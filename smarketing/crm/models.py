@@ -125,6 +125,8 @@ class Contact(OwnedRecord):
     lifecycle_changed_at = models.DateTimeField(default=timezone.now)
     lead_status = models.CharField(max_length=20, choices=LeadStatus.choices, blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # An IANA zone name ("Europe/Berlin"); "" means unknown. Campaigns sent "at a local time" read it.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     # Attribution: where the contact first came from and the most recent touch source.
     first_source = models.CharField(max_length=50, blank=True)

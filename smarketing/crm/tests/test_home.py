@@ -12,6 +12,7 @@ from django.utils import timezone
 from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.models import Deal, Task
+from smarketing.email import kinds as EmailKind
 from smarketing.testing import make_cast, make_contact, make_deal
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
@@ -89,7 +90,7 @@ class HomeTests(TestCase):
         make_deal(None, name="Closing soon", owner=self.bob, amount="5000", close_date=today)
         make_deal(None, name="Next year", owner=self.bob, close_date=today + datetime.timedelta(days=400))
         make_deal(None, name="Carol closes", owner=self.carol, close_date=today)
-        record_touch(kind=Kind.EMAIL_CLICKED, team=Team.MARKETING, contact=self.contact, summary="Clicked pricing")
+        record_touch(kind=EmailKind.EMAIL_CLICKED, team=Team.MARKETING, contact=self.contact, summary="Clicked pricing")
         response = self.client.get(reverse("home"))
         html = response.content.decode()
         closing = html[html.index('id="closing-heading"') : html.index('id="leads-heading"')]

@@ -15,6 +15,7 @@ from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Deal, LifecycleChange, Note, PropertyDefinition, Task
+from smarketing.email import kinds as EmailKind
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
@@ -61,7 +62,9 @@ class RecordPageTests(TestCase):
             custom={"tshirt": "Medium", "renewal": "2026-03-01", "vip": True},
         )
         cls.colleague = make_contact(None, first_name="Colin", last_name="Colleague", company=cls.company)
-        record_touch(kind=Kind.EMAIL_OPENED, team=Team.MARKETING, contact=cls.contact, summary="Opened: May newsletter")
+        record_touch(
+            kind=EmailKind.EMAIL_OPENED, team=Team.MARKETING, contact=cls.contact, summary="Opened: May newsletter"
+        )
         services.log_activity(
             cls.contact, kind="call", summary="Discovery call", body="Budget <b>approved</b>", actor=cls.bob
         )
@@ -162,7 +165,7 @@ class RecordPageTests(TestCase):
     def test_load_more_keeps_the_team_filter(self):
         contact = make_contact(None)
         for i in range(35):
-            record_touch(kind=Kind.EMAIL_SENT, team=Team.MARKETING, contact=contact, summary=f"Sent {i}")
+            record_touch(kind=EmailKind.EMAIL_SENT, team=Team.MARKETING, contact=contact, summary=f"Sent {i}")
             record_touch(kind=Kind.CALL_LOGGED, team=Team.SALES, contact=contact, summary=f"Call {i}")
         partial = reverse("timeline_partial", args=["contact", contact.pk])
         first = self.client.get(partial, {"team": "sales"}).content.decode()
@@ -553,7 +556,7 @@ class QueryCountTests(TestCase):
         for i in range(touches):
             team = (Team.MARKETING, Team.SALES)[i % 2]
             record_touch(
-                kind=Kind.EMAIL_OPENED if i % 2 == 0 else Kind.CALL_LOGGED,
+                kind=EmailKind.EMAIL_OPENED if i % 2 == 0 else Kind.CALL_LOGGED,
                 team=team,
                 contact=contact,
                 deal=deal if i % 3 == 0 else None,
@@ -630,7 +633,7 @@ def test_log_a_call_filter_by_team_and_load_more_in_the_browser(live_server, pag
     start = timezone.now() - datetime.timedelta(days=40)
     for i in range(35):
         record_touch(
-            kind=Kind.EMAIL_OPENED,
+            kind=EmailKind.EMAIL_OPENED,
             team=Team.MARKETING,
             contact=contact,
             summary=f"Opened newsletter {i}",

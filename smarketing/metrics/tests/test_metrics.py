@@ -104,7 +104,7 @@ class RecentActivityTests(TestCase):
         cls.bob, cls.carol = cast["bob"], cast["carol"]
 
     def test_touches_on_my_deals_and_contacts_newest_first_without_duplicates(self):
-        from smarketing.crm import kinds as Kind
+        from smarketing.email import kinds as EmailKind
         from smarketing.metrics.views import recent_activity
         from smarketing.testing import make_contact
         from smarketing.timeline.models import Team
@@ -114,15 +114,15 @@ class RecentActivityTests(TestCase):
         theirs = make_contact(None, owner=self.carol)
         deal = make_deal(None, owner=self.bob, contacts=[theirs])
         now = timezone.now()
-        both = record_touch(kind=Kind.EMAIL_CLICKED, team=Team.MARKETING, contact=mine, summary="on both")
+        both = record_touch(kind=EmailKind.EMAIL_CLICKED, team=Team.MARKETING, contact=mine, summary="on both")
         both.deal = deal
         both.occurred_at = now + datetime.timedelta(hours=1)
         both.save()
-        on_deal = record_touch(kind=Kind.EMAIL_CLICKED, team=Team.MARKETING, contact=theirs, summary="deal only")
+        on_deal = record_touch(kind=EmailKind.EMAIL_CLICKED, team=Team.MARKETING, contact=theirs, summary="deal only")
         on_deal.deal = deal
         on_deal.occurred_at = now + datetime.timedelta(hours=2)
         on_deal.save()
-        record_touch(kind=Kind.EMAIL_CLICKED, team=Team.MARKETING, contact=theirs, summary="not mine")
+        record_touch(kind=EmailKind.EMAIL_CLICKED, team=Team.MARKETING, contact=theirs, summary="not mine")
         summaries = [t.summary for t in recent_activity(self.bob)]
         self.assertEqual(summaries[:2], ["deal only", "on both"])
         self.assertNotIn("not mine", summaries)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EmailConfig(AppConfig):
+    name = "smarketing.email"
+    label = "email"
+    verbose_name = "Email marketing"

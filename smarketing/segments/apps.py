@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SegmentsConfig(AppConfig):
+    name = "smarketing.segments"
+    label = "segments"
+    verbose_name = "Segments and lists"
