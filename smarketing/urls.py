@@ -17,6 +17,8 @@ urlpatterns = [
     path("webhooks/", include("smarketing.webhooks.urls")),
     path("privacy/", include("smarketing.privacy.urls")),
     path("notifications/", include("smarketing.notifications.urls")),
+    path("email/", include("smarketing.email.urls")),
+    path("e/", include("smarketing.email.urls_public")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]
