@@ -194,6 +194,10 @@ MAIL_BOUNCE_ADDRESS = env_str("MAIL_BOUNCE_ADDRESS", "")
 # The demo's mail viewer (/mail/viewer/): `smarketing demo` turns it on and starts `smarketing mailsink`.
 MAIL_VIEWER = env_bool("MAIL_VIEWER", False)
 
+# Email campaigns (smarketing/email/sending.py): sends claimed per round, sender jobs started per campaign.
+EMAIL_SEND_BATCH = env_int("EMAIL_SEND_BATCH", 200, minimum=1)
+EMAIL_SENDERS_PER_CAMPAIGN = env_int("EMAIL_SENDERS_PER_CAMPAIGN", 2, minimum=1)
+
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.
 REST_FRAMEWORK = {

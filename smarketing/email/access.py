@@ -29,3 +29,7 @@ def require_create_campaign(user: Any) -> None:
 def require_change_campaign(user: Any, email_campaign) -> None:
     if not can_change_campaign(user, email_campaign):
         raise PermissionDenied("Only the campaign's owner, managers and admins can change or send this campaign.")
+
+
+def can_create_campaign(user: Any) -> bool:
+    return can_write(user)

@@ -119,6 +119,10 @@ class EmailCampaign(models.Model):
 
     status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     recipients_total = models.PositiveIntegerField(default=0)  # sends created when the audience was frozen
+    # Kept by the senders once per batch (an F() increment), so lists show progress without counting sends.
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    suppressed_count = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # What followed a click or open counts in the report for this many days (leads, MQLs, SQLs, deals, revenue).
