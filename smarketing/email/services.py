@@ -321,15 +321,15 @@ def send_test(actor, ec: EmailCampaign, to: str, *, contact=None):
     html, text = rendering.compile_email(
         mode=template.mode, blocks=template.blocks, html=template.html, preheader=ec.preheader
     )
-    context = merge.sample_context(contact) if contact is not None else {}
-    context = {**context, "unsubscribe_url": "#", "preferences_url": "#", "tracking": {}}
-    subject = merge.compile_merge(ec.subject, html=False).render(context)
+    rendered = rendering.CompiledEmail(subject=ec.subject, html=html, text=text).render(
+        merge.sample_context(contact, campaign=ec)
+    )
     return send_transactional(
         kind="campaign_test",
         to_email=to,
-        subject=f"[Test] {subject}"[:300],
-        text=merge.compile_merge(text, html=False).render(context),
-        html=merge.compile_merge(html, html=True).render(context),
+        subject=f"[Test] {rendered.subject}"[:300],
+        text=rendered.text,
+        html=rendered.html,
     )
 
 

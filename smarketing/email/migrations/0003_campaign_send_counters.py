@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('email', '0001_initial'),
+        ('email', '0002_brand'),
     ]
 
     operations = [
