@@ -17,6 +17,12 @@ from smarketing.email.models import EmailCampaign, EmailSend, ScheduleKind
 HELD = datetime(9999, 1, 1, tzinfo=UTC)
 
 
+def db_datetime(value: datetime):
+    """A datetime as the ORM stores it, for raw SQL parameters (SQLite keeps naive UTC text; a raw aware value
+    would be written and compared in another text form)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def freeze_content(ec: EmailCampaign) -> None:
     """Compile the template once (MJML, CSS inlining, plain text) and store its links for tracking."""
     from smarketing.email import links, rendering
@@ -61,7 +67,7 @@ def freeze_audience(ec: EmailCampaign, *, now: datetime) -> int:
         "ORDER BY c.id ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [ec.pk, now, *params])
+        cursor.execute(statement, [ec.pk, db_datetime(now), *params])
     if ec.schedule_kind == ScheduleKind.LOCAL:
         schedule_local(ec, now=now)
     if ec.ab_test_percent and ec.subject_b.strip():
@@ -94,7 +100,7 @@ def schedule_local(ec: EmailCampaign, *, now: datetime) -> None:
             cursor.execute(
                 f"UPDATE {send_table} SET send_after = %s WHERE campaign_id = %s AND contact_id IN "
                 "(SELECT id FROM crm_contact WHERE time_zone = %s)",
-                [moment, ec.pk, name],
+                [db_datetime(moment), ec.pk, name],
             )
     if unknown:
         moment = max(local_moment(ec, fallback), now)
@@ -103,7 +109,7 @@ def schedule_local(ec: EmailCampaign, *, now: datetime) -> None:
             cursor.execute(
                 f"UPDATE {send_table} SET send_after = %s WHERE campaign_id = %s AND contact_id IN "
                 f"(SELECT id FROM crm_contact WHERE time_zone IN ({marks}))",
-                [moment, ec.pk, *unknown],
+                [db_datetime(moment), ec.pk, *unknown],
             )
 
 
@@ -124,7 +130,7 @@ def split_ab(ec: EmailCampaign) -> None:
         if test < total:
             cursor.execute(
                 f"UPDATE {send_table} SET send_after = %s WHERE campaign_id = %s AND variant = ''",
-                [HELD, ec.pk],
+                [db_datetime(HELD), ec.pk],
             )
 
 

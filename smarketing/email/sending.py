@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from smarketing.core.models import Event, WorkerHeartbeat
-from smarketing.email.audience import HELD
+from smarketing.email.audience import HELD, db_datetime
 from smarketing.email.models import CampaignStatus, EmailCampaign, EmailLink, EmailSend, SendStatus
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def claim(ec_id: int, worker_id: str, limit: int = BATCH, now: datetime | None =
         "RETURNING id, contact_id, email, token, variant, attempts"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [worker_id, now, ec_id, now, limit])
+        cursor.execute(sql, [worker_id, db_datetime(now), ec_id, db_datetime(now), limit])
         rows = cursor.fetchall()
     rows.sort()
     return rows
