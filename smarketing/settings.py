@@ -178,13 +178,23 @@ if "django_tasks_rq" in TASKS_BACKEND:
     RQ_QUEUES = {name: {"URL": _redis_url} for name in env_list("TASK_QUEUES", ["default"])}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 120, minimum=5)
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Django's send_mail (notifications, password resets, invitations) goes through the one sender on the
+# transactional stream: same SMTP session, same DKIM signature as campaigns (smarketing/mail/backend.py).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "smarketing.mail.backend.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
+# DKIM signing of every message that leaves (smarketing/mail/dkim.py): on when all three are set.
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "")
+DKIM_PRIVATE_KEY_FILE = env_str("DKIM_PRIVATE_KEY_FILE", "")
+if bool(DKIM_DOMAIN) + bool(DKIM_SELECTOR) + bool(DKIM_PRIVATE_KEY_FILE) not in (0, 3):
+    raise ConfigError("DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE are set together or not at all")
+# Right-hand side of Message-IDs; empty means the host of the public base URL.
+MAIL_MESSAGE_ID_DOMAIN = env_str("MAIL_MESSAGE_ID_DOMAIN", "")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Smarketing <noreply@localhost>")
 
 # Bounces and complaints (smarketing/mail/feedback.py, docs/email-delivery.md).

@@ -126,3 +126,26 @@ class CapturedMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"
+
+
+class ThrottleWindow(models.Model):
+    """How many messages one sender has sent in its current second or hour (smarketing/mail/throttle.py).
+
+    One row per sender and window length, shared by every worker process: taking a share is one conditional
+    UPDATE per window, so two processes can never both take the last slot.
+    """
+
+    class Scope(models.TextChoices):
+        SECOND = "second", "Per second"
+        HOUR = "hour", "Per hour"
+
+    key = models.CharField(max_length=100)  # "identity:3", "transactional"
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    window_start = models.BigIntegerField(default=0)  # Unix time the current window began
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "scope"], name="throttle_window_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.scope}: {self.used}"
