@@ -343,7 +343,8 @@ class Sender:
         merged = {**context, **tracking_context(token, self.positions)}
         rendered = self.compiled.render(merged, variant=variant)
         contact = context.get("contact") or {}
-        to_name = " ".join(str(contact.get(k) or "") for k in ("first_name", "last_name")).strip()
+        # The display name is cosmetic: contact data with line breaks is folded to one line (never a header break).
+        to_name = " ".join(" ".join(str(contact.get(k) or "") for k in ("first_name", "last_name")).split())
         message = build_message(
             from_name=self.identity.from_name,
             from_email=self.identity.from_email,
@@ -416,7 +417,9 @@ class Sender:
                     self.outcome.retried += retry_later(send_id, self.worker_id, attempts, str(error), at) == "retried"
                     self.stop_batch(rows[index + 1 :], reason="connection")
                     break
-                if result.ok:
+                if result.ok or (result.code == 0 and not result.permanent):
+                    # code 0: the connection broke after the whole message and our "sent" commit; it may well
+                    # have been delivered, so it stays sent (never risk a second copy).
                     sent.append((send_id, contact_id, companies.get(contact_id), at))
                     self.outcome.sent += 1
                     continue
