@@ -362,14 +362,23 @@ class Sender:
         return sign(data) if dkim_enabled() else data
 
     def run(self) -> Outcome:
-        from smarketing.mail.transport import SmtpSession
+        from smarketing.mail.transport import SmtpSession, TransportError
 
-        with SmtpSession() as session:
+        session = SmtpSession()
+        try:
+            session.open()  # before claiming anything: with the server down, nothing is taken from the queue
+        except TransportError as error:
+            logger.warning("campaign %s: SMTP server unreachable (%s); will try again", self.ec.pk, error)
+            self.outcome.stopped = "connection"
+            return self.outcome
+        try:
             while not self.outcome.stopped:
                 rows = claim(self.ec.pk, self.worker_id)
                 if not rows:
                     break
                 self.send_batch(session, rows)
+        finally:
+            session.close()
         return self.outcome
 
     def send_batch(self, session, rows: list[tuple]) -> None:
