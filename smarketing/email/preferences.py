@@ -43,7 +43,7 @@ def send_payload(send: EmailSend, **extra) -> dict:
     }
 
 
-def _set_consent(contact: Contact, status: str, source: str) -> bool:
+def set_consent(contact: Contact, status: str, source: str) -> bool:
     """Change the contact's consent through the CRM service; False when it already had this status."""
     current = Contact.objects.filter(pk=contact.pk).values_list("consent_status", flat=True).first()
     if current is None or current == status:
@@ -69,7 +69,7 @@ def unsubscribe(send: EmailSend, *, one_click: bool = False) -> bool:
     suppressed = suppression.suppress(send.email, SuppressionReason.UNSUBSCRIBED, source)
     consent_changed = False
     if send.contact_id:
-        consent_changed = _set_consent(send.contact, ConsentStatus.WITHDRAWN, source)
+        consent_changed = set_consent(send.contact, ConsentStatus.WITHDRAWN, source)
     changed = first_for_send or suppressed or consent_changed
     if changed:
         how = "one-click (mail client)" if one_click else "unsubscribe page"
@@ -175,7 +175,7 @@ def _resubscribe(send: EmailSend, name: str) -> list[str]:
     source = f"Subscribed again in the preference center (campaign {name})"
     reason = suppression.suppressed([send.email]).get(suppression.normalize(send.email))
     lifted = reason == SuppressionReason.UNSUBSCRIBED and suppression.unsuppress(send.email)
-    granted = bool(send.contact_id) and _set_consent(send.contact, ConsentStatus.GRANTED, source)
+    granted = bool(send.contact_id) and set_consent(send.contact, ConsentStatus.GRANTED, source)
     if not (lifted or granted):
         return []
     if send.contact_id:
