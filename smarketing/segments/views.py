@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from smarketing.campaigns.models import Campaign
 from smarketing.core.models import Origin
-from smarketing.core.queries import SortOption, keyset_page, parse_ids
+from smarketing.core.queries import Page, SortOption, keyset_page, parse_ids
 from smarketing.crm.queries import active_users, build_list, suggest_contacts
 from smarketing.segments import access, builder, importing, queries, schema, services
 from smarketing.segments.models import ContactList, ListMembership, Segment
@@ -152,13 +152,18 @@ def segment_detail(request, segment_id: int):
     access.require_view(request.user)
     segment = get_object_or_404(Segment.objects.select_related("owner"), pk=segment_id)
     fields = schema.all_fields()
-    page = keyset_page(
-        queries.members(segment).select_related("company", "owner"), MEMBERS_SORT, request.GET.get("after"), PAGE_SIZE
-    )
-    if not page.has_previous:
+    problem = ""
+    try:
+        members = queries.members(segment).select_related("company", "owner")
+        page = keyset_page(members, MEMBERS_SORT, request.GET.get("after"), PAGE_SIZE)
+    except ValidationError as exc:
+        # A saved segment whose list or segment was removed some other way: say so, let them fix it.
+        problem, page = exc.messages[0], Page(rows=[], next_cursor=None, has_previous=False)
+    if not page.has_previous and not problem:
         # The first page recounts (the figure then shows on the segment list without recounting there).
         queries.record_count(segment)
     context = {
+        "problem": problem,
         "segment": segment,
         "summary": builder.describe(segment.definition or {}, fields, _names(segment.definition or {})),
         "page": page,
