@@ -117,6 +117,11 @@ class CompilerTests(TestCase):
             cursor.execute(sql, params)
             self.assertEqual(cursor.fetchall(), [])
         self.assertEqual(services.remove_from_list(alice, vip, [self.ann.pk]), 1)
+        # JSON parameters (custom properties) travel through a raw cursor too.
+        sql, params = queries.segment_sql(OR(rule("custom.seats", "gte", 5), rule("custom.plan", "in", ["PRO"])))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            self.assertEqual({r[0] for r in cursor.fetchall()}, {self.ann.pk})
         # The SQL drops into INSERT ... SELECT and IN (...).
         sql, params = queries.segment_sql(AND(rule("first_name", "starts_with", "c")))
         from smarketing.crm.models import Contact

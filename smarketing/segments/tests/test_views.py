@@ -129,6 +129,36 @@ class SegmentPageTests(TestCase):
             self.client.get(reverse("segments:list_list"))
 
 
+class DetailQueryCountTests(TestCase):
+    def test_segment_and_list_pages_do_not_grow_with_members(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        cast = make_cast()
+        self.client.force_login(cast["mia"])
+        actor = system_actor()
+        contact_list = services.create_list(actor, name="L")
+        segment = services.create_segment(
+            actor,
+            name="S",
+            definition={"op": "or", "rules": [{"field": "list", "operator": "in", "value": contact_list.pk}]},
+        )
+
+        def queries_of(url):
+            with CaptureQueriesContext(connection) as ctx:
+                self.assertEqual(self.client.get(url).status_code, 200)
+            return len(ctx.captured_queries)
+
+        urls = [
+            reverse("segments:segment_detail", args=[segment.pk]),
+            reverse("segments:list_detail", args=[contact_list.pk]),
+        ]
+        services.add_to_list(actor, contact_list, [make_contact().pk for _ in range(2)])
+        before = [queries_of(url) for url in urls]
+        services.add_to_list(actor, contact_list, [make_contact().pk for _ in range(8)])
+        self.assertEqual([queries_of(url) for url in urls], before)
+
+
 class ListPageTests(TestCase):
     @classmethod
     def setUpTestData(cls):
