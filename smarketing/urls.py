@@ -19,6 +19,7 @@ urlpatterns = [
     path("notifications/", include("smarketing.notifications.urls")),
     path("email/", include("smarketing.email.urls")),
     path("e/", include("smarketing.email.urls_public")),
+    path("", include("smarketing.segments.urls")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]

@@ -238,7 +238,7 @@ class _Compiler:
         if definition is None:
             return NEVER
         inner = _Compiler(now=self.now, fields=self.fields, stack=(*self.stack, segment_id))
-        q = inner.group(schema.validate_definition(definition, fields=self.fields))
+        q = inner.group(schema.validate_definition(definition, fields=self.fields, stored=True))
         return Q(pk__in=Contact.objects.alias(**inner.aliases).filter(q).values("pk"))
 
 
@@ -260,8 +260,9 @@ def matching(definition_or_segment, *, now: datetime.datetime | None = None, val
     definition = _definition_of(definition_or_segment)
     fields = schema.all_fields()
     if validate:
+        stored = isinstance(definition_or_segment, Segment | int)
         segment_id = definition_or_segment.pk if isinstance(definition_or_segment, Segment) else None
-        definition = schema.validate_definition(definition, segment_id=segment_id, fields=fields)
+        definition = schema.validate_definition(definition, segment_id=segment_id, fields=fields, stored=stored)
     compiler = _Compiler(now=now or timezone.now(), fields=fields)
     if isinstance(definition_or_segment, Segment) and definition_or_segment.pk:
         compiler.stack = (definition_or_segment.pk,)
@@ -316,7 +317,8 @@ def audience_queryset(
             compiler = _Compiler(now=now, fields=schema.all_fields(), stack=(seg.pk,))
             compiler.aliases = aliases  # one shared alias space for the whole audience
             compiler.stack = (seg.pk,)
-            parts.append(compiler.group(schema.validate_definition(seg.definition or {}, fields=compiler.fields)))
+            clean = schema.validate_definition(seg.definition or {}, fields=compiler.fields, stored=True)
+            parts.append(compiler.group(clean))
         list_ids = sorted({_id(x) for x in lists})
         if list_ids:
             parts.append(

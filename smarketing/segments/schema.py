@@ -191,9 +191,10 @@ def empty_definition() -> dict:
 class _Checker:
     """One validation pass: collects the fields once, counts rules, and remembers segments it referenced."""
 
-    def __init__(self, *, fields: dict[str, Field] | None, segment_id: int | None):
+    def __init__(self, *, fields: dict[str, Field] | None, segment_id: int | None, stored: bool = False):
         self.fields = fields if fields is not None else all_fields()
         self.segment_id = segment_id
+        self.stored = stored
         self.rules = 0
         self.lists: set[int] = set()
         self.segments: set[int] = set()
@@ -239,6 +240,10 @@ class _Checker:
             raise ValidationError(f"Unknown key in a condition: {', '.join(sorted(unknown))}.")
         key = node.get("field")
         field = self.fields.get(key) if isinstance(key, str) else None
+        if field is None and self.stored and isinstance(key, str) and key.startswith("custom."):
+            # A saved segment naming a custom property deleted since: the condition matches nobody (the
+            # compiler's rule) rather than breaking every campaign that uses the segment.
+            return {"field": key, "operator": str(node.get("operator", "")), "value": node.get("value")}
         if field is None:
             raise ValidationError(f"Unknown field {key!r}.")
         operator = node.get("operator")
@@ -368,17 +373,20 @@ def _integer(raw, message: str) -> int:
     raise ValidationError(message)
 
 
-def validate_definition(definition, *, segment_id: int | None = None, fields: dict[str, Field] | None = None) -> dict:
+def validate_definition(
+    definition, *, segment_id: int | None = None, fields: dict[str, Field] | None = None, stored: bool = False
+) -> dict:
     """The normalized definition, or ValidationError with a sentence a marketer understands.
 
     `segment_id`: the segment being saved, so a rule "in segment X" cannot reach back to it (directly or through
-    other segments). Referenced lists and segments must exist.
+    other segments). Referenced lists and segments must exist. `stored`: the definition of a saved segment,
+    where a condition on a since-deleted custom property is kept (it matches nobody) instead of refused.
     """
     from smarketing.segments.models import ContactList
 
     if definition in (None, ""):
         definition = empty_definition()
-    checker = _Checker(fields=fields, segment_id=segment_id)
+    checker = _Checker(fields=fields, segment_id=segment_id, stored=stored)
     clean = checker.group(definition, 1)
     if checker.lists:
         found = set(ContactList.objects.filter(pk__in=checker.lists).values_list("pk", flat=True))

@@ -2,6 +2,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.test import TestCase
 from django.utils import timezone
 
@@ -116,12 +117,18 @@ class CompilerTests(TestCase):
             cursor.execute(sql, params)
             self.assertEqual(cursor.fetchall(), [])
         self.assertEqual(services.remove_from_list(alice, vip, [self.ann.pk]), 1)
+        # JSON parameters (custom properties) travel through a raw cursor too.
+        sql, params = queries.segment_sql(OR(rule("custom.seats", "gte", 5), rule("custom.plan", "in", ["PRO"])))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            self.assertEqual({r[0] for r in cursor.fetchall()}, {self.ann.pk})
         # The SQL drops into INSERT ... SELECT and IN (...).
         sql, params = queries.segment_sql(AND(rule("first_name", "starts_with", "c")))
         from smarketing.crm.models import Contact
 
         self.assertEqual(
-            list(Contact.objects.extra(where=[f"id IN ({sql})"], params=params).values_list("pk", flat=True)),
+            # The engine's own SQL, used as campaigns use it.
+            list(Contact.objects.filter(pk__in=RawSQL(sql, params)).values_list("pk", flat=True)),  # noqa: S611
             [self.cid.pk],
         )
 
@@ -153,3 +160,39 @@ class CompilerTests(TestCase):
             services.create_list(self.cast["rory"], name="Read-only")
         services.create_segment(self.cast["mia"], name="Marketing's")
         services.create_list(system_actor(Origin.IMPORT), name="Imported")
+
+
+class PrivacyHookTests(TestCase):
+    def test_export_and_erase_list_memberships(self):
+        from smarketing.privacy.hooks import Erasure, Subject
+        from smarketing.segments import privacy
+
+        actor = system_actor()
+        contact = make_contact(email="erase@me.test")
+        services.add_to_list(actor, services.create_list(actor, name="Fair"), [contact.pk])
+        exported = privacy.export(Subject(contact=contact, object_ids=[str(contact.pk)]))
+        self.assertEqual([row["list"] for row in exported["static_lists"]], ["Fair"])
+        erasure = Erasure(
+            contact=contact, object_ids=[str(contact.pk)], at=NOW, actor=actor, identifiers=[], deal_ids=[]
+        )
+        self.assertEqual(privacy.erase(erasure), {"remove_list_memberships": 1})
+        self.assertEqual(
+            queries.count({"op": "and", "rules": [{"field": "email", "operator": "equals", "value": "erase@me.test"}]}),
+            1,
+        )
+
+
+class StoredDefinitionTests(TestCase):
+    def test_a_deleted_custom_property_matches_nobody_in_saved_segments(self):
+        actor = system_actor()
+        prop = PropertyDefinition.objects.create(object_type=ObjectType.CONTACT, key="plan", label="Plan", type="text")
+        make_contact(email="p@x.test")
+        definition = {"op": "or", "rules": [{"field": "custom.plan", "operator": "is_empty"}]}
+        segment = services.create_segment(actor, name="No plan", definition=definition)
+        self.assertEqual(queries.count(segment), 1)
+        prop.delete()
+        self.assertEqual(queries.count(segment), 0)
+        negated = services.create_segment(actor, name="Everyone", definition={"op": "and", "rules": []})
+        self.assertEqual(queries.count(negated), 1)
+        with self.assertRaisesMessage(ValidationError, "Unknown field 'custom.plan'"):
+            queries.count(definition)  # a new definition is told, not silently emptied
