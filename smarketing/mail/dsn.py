@@ -183,14 +183,13 @@ def _feedback_report(msg: Message, parts: list[Message]) -> list[ParsedNotice]:
         return []  # a redacted report (some providers blank the address) cannot be tied to anyone
     message_id = _clean(original.get("Message-ID")) if original is not None else ""
     report_id = _clean(msg.get("Message-ID"))
+    reporter = fields.get("reporting-mta") or fields.get("user-agent") or "unknown"
     return [
         ParsedNotice(
             kind=FeedbackKind.COMPLAINT,
             email=recipient,
             message_id=message_id,
             notice_id=f"arf:{report_id}:{recipient}"[:255] if report_id else "",
-            diagnostic=f"{feedback_type} report from {fields.get('reporting-mta') or fields.get('user-agent') or 'unknown'}"[
-                :2000
-            ],
+            diagnostic=f"{feedback_type} report from {reporter}"[:2000],
         )
     ]
