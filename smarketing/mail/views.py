@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -150,6 +150,7 @@ def _notice_kwargs(item) -> tuple[dict | None, dict]:
     return (None, errors) if errors else (kwargs, {})
 
 
+@login_not_required
 @csrf_exempt  # authenticated by its signature, never by a cookie
 @require_POST
 def feedback_endpoint(request):
