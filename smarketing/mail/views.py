@@ -212,8 +212,8 @@ def suppression_list(request):
         row, created = suppression.add_by_hand(
             request.user, add_form.cleaned_data["email"], add_form.cleaned_data["note"]
         )
-        add_toast(request, f"{row.email} {'added to' if created else 'was already on'} the suppression list.")
-        return redirect("mail:suppressions")
+        verb = "added to" if created else "was already on"
+        return add_toast(request, redirect("mail:suppressions"), f"{row.email} {verb} the suppression list.")
     search = SuppressionSearchForm(request.GET)
     q = suppression.normalize(search.data.get("q", "")) if search.is_valid() else ""
     qs = Suppression.objects.all()
@@ -229,8 +229,8 @@ def suppression_remove(request, pk: int):
     access.require_manage_suppressions(request.user)
     row = get_object_or_404(Suppression, pk=pk)
     suppression.remove(request.user, row)
-    add_toast(request, f"{row.email} removed from the suppression list: marketing mail may go to it again.")
-    return redirect("mail:suppressions")
+    message = f"{row.email} removed from the suppression list: marketing email may go to it again."
+    return add_toast(request, redirect("mail:suppressions"), message)
 
 
 # -- sender identities (settings, admins) ---------------------------------------------------------------------
@@ -253,11 +253,11 @@ def sender_edit(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         if sender is None:
             sender = senders.create_sender(request.user, form.cleaned_data)
-            add_toast(request, f"Sender “{sender.name}” added.")
+            message = f"Sender “{sender.name}” added."
         else:
-            senders.update_sender(request.user, sender, form.cleaned_data)
-            add_toast(request, f"Sender “{sender.name}” saved.")
-        return redirect("settings_senders")
+            sender = senders.update_sender(request.user, sender, form.cleaned_data)
+            message = f"Sender “{sender.name}” saved."
+        return add_toast(request, redirect("settings_senders"), message)
     return render(request, "mail/sender_form.html", {"form": form, "sender": sender})
 
 
