@@ -47,7 +47,9 @@ class CampaignForm(forms.Form):
         help_text="Contacts who left this topic in their preferences are skipped.",
     )
     # 3. Content
-    template = forms.ModelChoiceField(queryset=EmailTemplate.objects.none(), required=False, empty_label="Pick an email")
+    template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.none(), required=False, empty_label="Pick an email"
+    )
     subject = forms.CharField(
         max_length=300, required=False, help_text='Merge fields work here: {{ contact.first_name|default:"there" }}'
     )
@@ -61,7 +63,9 @@ class CampaignForm(forms.Form):
     ab_window_hours = forms.IntegerField(min_value=1, max_value=168, initial=4, label="Test window (hours)")
     ab_metric = forms.ChoiceField(choices=[("opens", "Most opens"), ("clicks", "Most clicks")], label="Winner by")
     # 4. Sender and schedule
-    sender = forms.ModelChoiceField(queryset=SenderIdentity.objects.all(), required=False, empty_label="Choose a sender")
+    sender = forms.ModelChoiceField(
+        queryset=SenderIdentity.objects.all(), required=False, empty_label="Choose a sender"
+    )
     schedule_kind = forms.ChoiceField(choices=ScheduleKind.choices, widget=forms.RadioSelect, label="When")
     scheduled_at = forms.DateTimeField(
         required=False,

@@ -317,7 +317,9 @@ class Sender:
         self.ec = ec
         self.worker_id = worker_id
         self.compiled = CompiledEmail.from_campaign(ec)
-        self.positions = list(EmailLink.objects.filter(campaign=ec).order_by("position").values_list("position", flat=True))
+        self.positions = list(
+            EmailLink.objects.filter(campaign=ec).order_by("position").values_list("position", flat=True)
+        )
         self.identity = ec.sender
         # DSNs go to the bounce address when one is set (the sink parses them), else back to the sender.
         self.envelope_from = settings.MAIL_BOUNCE_ADDRESS or self.identity.from_email
@@ -438,7 +440,10 @@ class Sender:
         finally:
             record_sent(self.ec, sent)
             sent_n, failed_n, suppressed_n = (
-                after - then for after, then in zip((self.outcome.sent, self.outcome.failed, self.outcome.suppressed), before)
+                after - then
+                for after, then in zip(
+                    (self.outcome.sent, self.outcome.failed, self.outcome.suppressed), before, strict=True
+                )
             )
             if sent_n or failed_n or suppressed_n:
                 EmailCampaign.objects.filter(pk=self.ec.pk).update(

@@ -75,7 +75,8 @@ def pause_on_complaints(ec) -> bool:
     from smarketing.email.models import SendStatus
 
     figures = ec.sends.aggregate(
-        sent=Count("id", filter=Q(status=SendStatus.SENT)), complained=Count("id", filter=Q(complained_at__isnull=False))
+        sent=Count("id", filter=Q(status=SendStatus.SENT)),
+        complained=Count("id", filter=Q(complained_at__isnull=False)),
     )
     if figures["sent"] < COMPLAINT_MIN_SENT or figures["complained"] <= figures["sent"] * COMPLAINT_LIMIT:
         return False

@@ -12,7 +12,9 @@ from smarketing.testing import make_contact
 
 def make_template(**extra) -> EmailTemplate:
     blocks = default_blocks()
-    blocks[2]["html"] = '<p>Hi {{ contact.first_name|default:"there" }}, read <a href="https://acme.example/post">the post</a>.</p>'
+    blocks[2]["html"] = (
+        '<p>Hi {{ contact.first_name|default:"there" }}, read <a href="https://acme.example/post">the post</a>.</p>'
+    )
     blocks[3]["href"] = "https://acme.example/offer?a=1"
     extra.setdefault("name", "Newsletter")
     extra.setdefault("subject", 'News for {{ contact.first_name|default:"you" }}')

@@ -38,7 +38,9 @@ class EndToEndTests(TransactionTestCase):
         with SmtpTestServer() as server:
             cast = make_cast()
             audience, contacts = make_audience(12)
-            ec = services.send(cast["mia"], make_campaign(cast["mia"], audience, subject="Hello {{ contact.first_name }}"))
+            ec = services.send(
+                cast["mia"], make_campaign(cast["mia"], audience, subject="Hello {{ contact.first_name }}")
+            )
             self.assertEqual(ec.status, CampaignStatus.SENDING)
             env = {
                 "EMAIL_HOST": server.host,

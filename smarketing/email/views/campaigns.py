@@ -128,7 +128,9 @@ def _detail_context(request, ec, **extra) -> dict:
     return {
         "ec": ec,
         "campaign": ec.campaign,
-        "progress": services.progress(ec) if ec.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED) else None,
+        "progress": services.progress(ec)
+        if ec.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+        else None,
         "problems": problems,
         "can_change": access.can_change_campaign(request.user, ec),
         "report_url": _report_url(ec),
