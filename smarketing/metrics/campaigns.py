@@ -168,7 +168,12 @@ class CampaignReportResult:
             "total": self.total.as_dict(),
             "variants": [v.as_dict() for v in self.variants],
             "timeline": [
-                {"start": b.start.isoformat(), "period": "hour" if b.hourly else "day", "opens": b.opens, "clicks": b.clicks}
+                {
+                    "start": b.start.isoformat(),
+                    "period": "hour" if b.hourly else "day",
+                    "opens": b.opens,
+                    "clicks": b.clicks,
+                }
                 for b in self.timeline
             ],
             "links": [

@@ -125,7 +125,9 @@ def chart_data(report: CampaignReportResult) -> dict:
             "datasets": [
                 {
                     "label": v.label,
-                    "data": [round((getattr(v, r) or 0) * 100, 2) for r in ("open_rate", "click_rate", "click_to_open_rate")],
+                    "data": [
+                        round((getattr(v, r) or 0) * 100, 2) for r in ("open_rate", "click_rate", "click_to_open_rate")
+                    ],
                 }
                 for v in report.variants
             ],

@@ -31,7 +31,9 @@ class CreateTokenTests(TestCase):
         auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
         self.assertEqual(self.client.get("/api/v1/contacts", **auth).status_code, 200)
         # A read token cannot write.
-        response = self.client.post("/api/v1/contacts", {"email": "x@example.com"}, content_type="application/json", **auth)
+        response = self.client.post(
+            "/api/v1/contacts", {"email": "x@example.com"}, content_type="application/json", **auth
+        )
         self.assertEqual(response.status_code, 403)
         entry = AuditEntry.objects.get(action="token_create")
         self.assertEqual(entry.origin, "system")

@@ -23,7 +23,19 @@ class EmailTemplateSerializer(StrictModelSerializer):
 
     class Meta:
         model = EmailTemplate
-        fields = ["id", "name", "subject", "preheader", "mode", "blocks", "html", "owner", "archived", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "subject",
+            "preheader",
+            "mode",
+            "blocks",
+            "html",
+            "owner",
+            "archived",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
     def validate(self, attrs):

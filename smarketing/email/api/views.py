@@ -63,7 +63,9 @@ class EmailTemplateViewSet(
     def perform_create(self, serializer):
         require_write(self.request.user)
         template = serializer.save(owner=self.request.user)
-        record_audit(actor=self.request.user, action="create", obj=template, origin=Origin.API, object_repr=template.name)
+        record_audit(
+            actor=self.request.user, action="create", obj=template, origin=Origin.API, object_repr=template.name
+        )
 
     @transaction.atomic
     def perform_update(self, serializer):
@@ -78,7 +80,9 @@ class EmailTemplateViewSet(
         template = self.get_object()
         require_write(request.user)
         with transaction.atomic():
-            if EmailTemplate.objects.filter(pk=template.pk, archived=False).update(archived=True, updated_at=timezone.now()):
+            if EmailTemplate.objects.filter(pk=template.pk, archived=False).update(
+                archived=True, updated_at=timezone.now()
+            ):
                 record_audit(actor=request.user, action="archive", obj=template, origin=Origin.API)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -24,7 +24,7 @@ class ReportPageTests(TestCase):
         cls.cast = make_cast()
         cls.history = make_history()
         cls.ec = cls.history["email_campaign"]
-        EmailLink.objects.filter(campaign=cls.ec, position=2).update(label="=HYPERLINK(\"http://evil\")")
+        EmailLink.objects.filter(campaign=cls.ec, position=2).update(label='=HYPERLINK("http://evil")')
         EmailCampaign.objects.filter(pk=cls.ec.pk).update(
             html='<p>Hi {{ contact.first_name|default:"there" }},</p>'
             '<a href="{{ tracking.link_1 }}" style="color:red">See pricing</a> '
@@ -53,7 +53,9 @@ class ReportPageTests(TestCase):
         self.assertIn("$3,000", content)
         self.assertIn('src="/static/vendor/chartjs/chart.umd.js"', content)
         self.assertNotIn("<script>", content)  # the chart data is a JSON script tag, not a script
-        charts = json.loads(content.split('<script id="report-charts" type="application/json">')[1].split("</script>")[0])
+        charts = json.loads(
+            content.split('<script id="report-charts" type="application/json">')[1].split("</script>")[0]
+        )
         self.assertEqual(charts["funnel"]["datasets"][0]["data"], [7, 4, 3, 1, 1, 1, 3, 2])
         self.assertEqual(sum(charts["timeline"]["datasets"][0]["data"]), 4)
         self.assertEqual([d["label"] for d in charts["variants"]["datasets"]], ["Variant A", "Variant B"])
@@ -103,9 +105,11 @@ class ReportPageTests(TestCase):
         self.assertEqual(figures["revenue"], ["3000.00 USD", "3000.00 USD", "2000.00 USD"])
         self.assertEqual(figures["complaint_rate"], [str(round(1 / 7, 6)), "0.0", "0.25"])
         self.assertEqual(figures["window_days"], ["60"])
-        links = rows[rows.index(["link_position", "link_label", "link_url", "human_clicks", "machine_clicks", "share"]) + 1 :]
+        links = rows[
+            rows.index(["link_position", "link_label", "link_url", "human_clicks", "machine_clicks", "share"]) + 1 :
+        ]
         self.assertEqual(links[0][:4], ["1", "See pricing", "https://example.com/pricing?utm_source=smarketing", "3"])
-        self.assertEqual(links[1][1], "'=HYPERLINK(\"http://evil\")")  # a formula is defused
+        self.assertEqual(links[1][1], '\'=HYPERLINK("http://evil")')  # a formula is defused
 
     def test_the_email_carries_a_badge_per_link_and_runs_nothing(self):
         response = self.client.get(self.url("campaign_clickmap"))

@@ -30,5 +30,7 @@ class Command(BaseCommand):
             token, secret = create_token(user, name=name, scope=scope, origin=Origin.SYSTEM)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages))
-        self.stderr.write(f"Created {token.get_scope_display()} token {token.prefix}… for {user.email}; it is shown once:")
+        self.stderr.write(
+            f"Created {token.get_scope_display()} token {token.prefix}… for {user.email}; it is shown once:"
+        )
         self.stdout.write(secret)
