@@ -19,6 +19,7 @@ from smarketing.api.views import docs, tokens
 from smarketing.api.views.base import ApiViewMixin
 from smarketing.crm.api import views as crm
 from smarketing.email.api import views as email
+from smarketing.metrics import api as metrics
 from smarketing.timeline.api import views as timeline
 
 app_name = "api"
@@ -45,7 +46,7 @@ router.register("properties", crm.PropertyDefinitionViewSet, basename="property"
 router.register("users", accounts.UserViewSet, basename="user")
 router.register("teams", accounts.TeamViewSet, basename="team")
 router.register("email-templates", email.EmailTemplateViewSet, basename="email-template")
-router.register("campaigns", email.CampaignViewSet, basename="campaign")
+router.register("campaigns", metrics.CampaignViewSet, basename="campaign")  # email's, with the report
 
 
 class RootView(ApiViewMixin, APIView):

@@ -77,7 +77,8 @@ def api(schema_file, tmp_path_factory):
 
 def op(api, tag: str, operation_id: str):
     """A generated operation module, e.g. op(api, "contacts", "v1_contacts_list")."""
-    return importlib.import_module(f"{api.__name__}.api.{tag}.{operation_id}")
+    # The generator makes a tag a Python package name: "email-templates" -> email_templates.
+    return importlib.import_module(f"{api.__name__}.api.{tag.replace('-', '_')}.{operation_id}")
 
 
 def model(api, name: str):

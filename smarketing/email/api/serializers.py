@@ -168,10 +168,4 @@ class CampaignUpdateSerializer(CampaignInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
 
 
-class ReportQuerySerializer(serializers.Serializer):  # query strings: "30" is a number here
-    window = serializers.IntegerField(
-        min_value=1, max_value=365, required=False, help_text="Days after an engagement; the campaign's own by default."
-    )
-
-
 EMAIL_CAMPAIGN_PREFETCH = ("include_segments", "include_lists", "exclude_segments", "exclude_lists")

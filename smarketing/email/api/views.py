@@ -1,17 +1,16 @@
 """The email API: /api/v1/email-templates (list, read, create, update, archive) and /api/v1/campaigns (list,
-read, create, update, POST …/{id}/send, GET …/{id}/report).
+read, create, update, POST …/{id}/send).
 
 Campaign writes go through email/services.py with origin=API (the same permissions as the UI: a member
-changes only their own campaigns); the report is the same `CampaignReport` as the report page and its CSV.
+changes only their own campaigns). GET …/{id}/report is added by metrics/api.py (metrics sits above email:
+email never imports it), which is the viewset the API registers.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -28,10 +27,8 @@ from smarketing.email.api.serializers import (
     CampaignSerializer,
     CampaignUpdateSerializer,
     EmailTemplateSerializer,
-    ReportQuerySerializer,
 )
 from smarketing.email.models import EmailCampaign, EmailTemplate
-from smarketing.metrics.campaigns import CampaignReport
 
 
 @extend_schema_view(
@@ -85,10 +82,6 @@ class EmailTemplateViewSet(
             ):
                 record_audit(actor=request.user, action="archive", obj=template, origin=Origin.API)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _report_parameters():
-    return [OpenApiParameter("window", OpenApiTypes.INT, description="Days after an engagement (1–365).")]
 
 
 @extend_schema_view(
@@ -159,25 +152,3 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
             access.require_change_campaign(request.user, ec)
         return self.respond(ec)
-
-    @extend_schema(
-        summary="The campaign's closed-loop report",
-        description="The same figures as the report page and its CSV: sent, delivered, opened and clicked "
-        "(people, human only), unsubscribed, bounced (hard/soft), complained and their rates; then among the "
-        "contacts who engaged, within the window: leads, MQLs, SQLs, deals opened and revenue won. Per A/B "
-        "variant, opens and clicks over time (hourly for 48 hours, then daily) and the clicks of each link. "
-        "Figures may be up to a minute old.",
-        parameters=_report_parameters(),
-        responses={200: OpenApiTypes.OBJECT},
-    )
-    @action(detail=True, methods=["get"])
-    def report(self, request, pk=None):
-        # Not get_object(): the report needs no audience prefetches, only the campaign's own window.
-        ec = EmailCampaign.objects.filter(pk=pk).only("id", "report_window_days").first()
-        if ec is None:
-            raise Http404
-        query = ReportQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        window = query.validated_data.get("window") or ec.report_window_days or 30
-        result = CampaignReport(email_campaign_id=ec.pk, window_days=window).result()
-        return Response(result.as_dict())
