@@ -22,6 +22,73 @@ class ReportQuerySerializer(serializers.Serializer):  # query strings: "30" is a
     )
 
 
+# The report's shape, for the schema and generated clients (the response itself is CampaignReportResult.as_dict()).
+class MoneySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True)
+
+
+def _rate():
+    return serializers.FloatField(allow_null=True, help_text="A fraction from 0 to 1; null when nothing to divide by.")
+
+
+class FiguresSerializer(serializers.Serializer):
+    variant = serializers.CharField(help_text='"" for all recipients, "a" or "b" for an A/B variant.')
+    recipients = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField(help_text="Sent minus bounced.")
+    bounced = serializers.IntegerField()
+    hard_bounced = serializers.IntegerField()
+    soft_bounced = serializers.IntegerField()
+    opened = serializers.IntegerField(help_text="People with a human open.")
+    clicked = serializers.IntegerField(help_text="People with a human click.")
+    unsubscribed = serializers.IntegerField()
+    complained = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    machine_opened = serializers.IntegerField(help_text="People with machine opens only (not counted as opened).")
+    engaged = serializers.IntegerField(help_text="People who opened or clicked.")
+    leads = serializers.IntegerField()
+    mqls = serializers.IntegerField()
+    sqls = serializers.IntegerField()
+    deals = serializers.IntegerField()
+    deals_won = serializers.IntegerField()
+    revenue = MoneySerializer(many=True)
+    open_rate = _rate()
+    click_rate = _rate()
+    click_to_open_rate = _rate()
+    bounce_rate = _rate()
+    unsubscribe_rate = _rate()
+    complaint_rate = _rate()
+
+
+class BucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    period = serializers.ChoiceField(choices=["hour", "day"])
+    opens = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+
+
+class LinkClicksSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    url = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    clicks = serializers.IntegerField()
+    machine_clicks = serializers.IntegerField()
+    share = _rate()
+
+
+class CampaignReportSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    window_days = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    computed_at = serializers.DateTimeField()
+    total = FiguresSerializer()
+    variants = FiguresSerializer(many=True)
+    timeline = BucketSerializer(many=True)
+    links = LinkClicksSerializer(many=True)
+
+
 def _report_parameters():
     return [OpenApiParameter("window", OpenApiTypes.INT, description="Days after an engagement (1–365).")]
 
@@ -37,7 +104,7 @@ class CampaignViewSet(EmailCampaignViewSet):
         "variant, opens and clicks over time (hourly for 48 hours, then daily) and the clicks of each link. "
         "Figures may be up to a minute old.",
         parameters=_report_parameters(),
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: CampaignReportSerializer},
     )
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):

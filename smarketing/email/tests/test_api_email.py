@@ -208,6 +208,16 @@ class ReportApiTests(EmailApiTestCase):
             self.assertEqual(page["total"][key], api["total"][key], key)
         self.assertEqual(api["window_days"], 30)  # the campaign's own window by default
 
+    def test_the_schema_documents_every_key_of_the_report(self):
+        from smarketing.metrics.api import CampaignReportSerializer
+
+        data = self.get(f"/api/v1/campaigns/{self.ec.pk}/report", token=self.token()).json()
+        fields = CampaignReportSerializer().fields
+        self.assertEqual(set(data), set(fields))
+        self.assertEqual(set(data["total"]), set(fields["total"].fields))
+        self.assertEqual(set(data["timeline"][0]), set(fields["timeline"].child.fields))
+        self.assertEqual(set(data["links"][0]), set(fields["links"].child.fields))
+
     def test_a_bad_window_and_an_unknown_campaign(self):
         self.assertProblem(
             self.get(f"/api/v1/campaigns/{self.ec.pk}/report?window=0", token=self.token()), 400, "window"
