@@ -295,6 +295,21 @@ class CampaignPageTests(TestCase):
         self.assertContains(response, 'data-count="2"')
         self.assertContains(self.client.get(url), "Pick a segment or a list")
 
+    def test_progress_polls_while_sending_and_reloads_the_page_once_done(self):
+        ec = make_campaign(self.cast["mia"], self.audience, template=self.template, sender=self.sender)
+        services.start_sending(self.cast["mia"], ec)
+        url = reverse("email:campaign_progress", args=[ec.pk])
+        with self.assertNumQueries(4):  # session, user, campaign, one grouped count on the claim index
+            response = self.client.get(url, headers={"HX-Request": "true"})
+        self.assertContains(response, 'hx-trigger="every 2s"')
+        self.assertContains(response, '<span data-progress="done">0</span> of 3 recipients done')
+        services.cancel(self.cast["mia"], ec)
+        response = self.client.get(url, headers={"HX-Request": "true"})
+        self.assertEqual((response.status_code, response.headers.get("HX-Refresh")), (204, "true"))
+        page = self.client.get(reverse("email:campaign_detail", args=[ec.pk]))
+        self.assertNotContains(page, 'hx-trigger="every 2s"')
+        self.assertContains(page, "Cancelled")
+
     def test_read_only_user_sees_but_cannot_send(self):
         ec = make_campaign(self.cast["mia"], self.audience, template=self.template, sender=self.sender)
         self.client.login(email="rory@example.com", password=PASSWORD)

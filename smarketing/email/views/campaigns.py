@@ -17,11 +17,11 @@ from smarketing.email.models import CampaignStatus, EmailCampaign
 
 NEWEST = SortOption("Newest first", ("-id",))
 STATUS_FILTERS = [("", "All")] + list(CampaignStatus.choices)
-LIVE = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 
 
 def _campaigns():
-    return EmailCampaign.objects.select_related("campaign", "campaign__owner", "sender")
+    # The frozen HTML and text can be large; no page here shows them.
+    return EmailCampaign.objects.select_related("campaign", "campaign__owner", "sender").defer("html", "text")
 
 
 def _report_url(ec) -> str:
@@ -152,6 +152,10 @@ def campaign_detail(request, pk: int):
 def campaign_progress(request, pk: int):
     """The progress card alone, polled every 2 s while sending: one grouped count on the claim index."""
     ec = get_object_or_404(_campaigns(), pk=pk)
+    if request.headers.get("HX-Request") and ec.status != CampaignStatus.SENDING:
+        # Sending ended (or was paused elsewhere): reload once, so the header, the actions and the report link
+        # match; the reloaded page no longer polls.
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     return render(request, "email/campaign_progress.html", _detail_context(request, ec))
 
 
