@@ -10,6 +10,7 @@ OWN_COMMANDS = {
     "migrate": "create or update the database tables",
     "createuser": "create a user: --email --team --role",
     "seed": "generate realistic demo/benchmark data: --contacts N",
+    "dkimkey": "make a DKIM key pair and print the DNS TXT record: PATH --domain D --selector S",
     "import": "import contacts, companies or deals from a CSV file (HubSpot, Salesforce, Pipedrive exports)",
 }
 

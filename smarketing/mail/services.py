@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from smarketing.mail import dkim
-from smarketing.mail.message import build_message, check_address, check_header, make_message_id
+from smarketing.mail.message import check_address, check_header, make_message_id, render_message
 from smarketing.mail.models import Stream, TransactionalMessage
 from smarketing.mail.transport import SmtpSession, TransportError
 
@@ -98,7 +98,7 @@ def deliver(message_pk: int, *, session: SmtpSession | None = None) -> str:
     from_name, from_email = envelope_sender()
     try:
         raw = dkim.sign(
-            build_message(
+            render_message(
                 from_name=from_name,
                 from_email=from_email,
                 to_email=message.to_email,
@@ -107,11 +107,13 @@ def deliver(message_pk: int, *, session: SmtpSession | None = None) -> str:
                 html=message.html,
                 stream=Stream.TRANSACTIONAL,
                 message_id=message.message_id or None,
-            ).as_bytes()
+            )
         )
     except ValueError as exc:  # stored before the checks existed, or DEFAULT_FROM_EMAIL is wrong
         mine.update(status=Status.FAILED, error=f"Not sendable: {exc}"[:1000])
         return "failed"
+    except dkim.DkimError as exc:  # a key file being rotated or fixed: worth a later attempt, not a failure now
+        return _temporary(message, attempt, str(exc))
 
     def commit_sent():
         # Autocommit: this UPDATE is durable before the final dot goes out (see the module docstring).
