@@ -6,13 +6,15 @@ our name. `build_message` refuses such values instead of cleaning them: a subjec
 or an attack, and either should be seen.
 """
 
+import binascii
 import re
 import secrets
 import time
-from email.headerregistry import Address
+from email import message_from_bytes
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate
+from email.utils import formataddr, formatdate
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -23,6 +25,8 @@ STREAM_HEADER = "X-Smarketing-Stream"
 
 # CR, LF and NUL end or corrupt a header line; the other C0 controls and DEL have no business in one either.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029\x85]")
+_NEWLINES = re.compile(r"\r\n?")
+_MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 field name: printable ASCII except ":"
 # Headers the caller may not set through `headers=`: build_message owns them.
 _RESERVED = {
@@ -100,7 +104,8 @@ def check_address(email: str, what: str = "address") -> str:
     return email
 
 
-def _address(display_name: str, email: str, what: str) -> Address:
+def _address(display_name: str, email: str, what: str) -> str:
+    """The header form of one address: `"Name" <local@xn--domain>`, the name RFC 2047-encoded when not ASCII."""
     check_header(display_name, f"{what} name")
     email = check_address(email, what)
     local, _, domain = email.rpartition("@")
@@ -111,10 +116,32 @@ def _address(display_name: str, email: str, what: str) -> Address:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise InvalidAddress(f"{what} has an invalid domain") from None
-    return Address(display_name=display_name.strip(), username=local, domain=domain)
+    # formataddr quotes specials (commas, quotes, angle brackets) and encodes non-ASCII names: a display name
+    # can never turn into a second address.
+    return formataddr((display_name.strip(), f"{local}@{domain}"), charset="utf-8")
 
 
-def build_message(
+def _header(name: str, value: str) -> bytes:
+    """One header line (folded, RFC 2047-encoded when not ASCII), CRLF-terminated."""
+    if value.isascii() and (len(name) + len(value) < 76 or (" " not in value and len(name) + len(value) < 990)):
+        # Short, or a single token (a URL): as it is. Lines may be 998 long; folding a token would change it.
+        return f"{name}: {value}\r\n".encode("ascii")
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    folded = Header(value, charset, header_name=name).encode(linesep="\r\n")
+    return f"{name}: {folded}\r\n".encode("ascii")
+
+
+def _part(subtype: str, content: str) -> bytes:
+    # Quoted-printable by the C codec: 7-bit safe for any receiver, readable, and fast.
+    body = binascii.b2a_qp(_NEWLINES.sub("\n", content).encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    # The CRLF before a boundary belongs to the boundary (RFC 2046), so one more keeps a final newline.
+    body += b"\r\n"
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    ).encode("ascii") + body
+
+
+def render_message(
     *,
     from_name: str,
     from_email: str,
@@ -127,37 +154,53 @@ def build_message(
     headers: dict[str, str] | None = None,
     stream: str,
     message_id: str | None = None,
-) -> EmailMessage:
-    """One message ready for `as_bytes()` (CRLF line endings), multipart/alternative when there is HTML.
+) -> bytes:
+    """The message as bytes ready to sign and send (CRLF line endings, 7-bit): build_message's fast path.
 
-    Raises HeaderInjection for CR/LF/NUL in any header value, name or address, InvalidAddress for an address
-    that is not exactly one valid address (both are ValueError).
+    Written directly rather than through the email package's object model, which costs several milliseconds a
+    message (a campaign sends hundreds a second). Same checks as build_message; same structure: text/plain, or
+    multipart/alternative with the text and HTML parts.
     """
     check_header(subject, "subject")
     check_header(stream, "stream")
-    message = EmailMessage(policy=POLICY)
-    message["From"] = _address(from_name, from_email, "from")
-    message["To"] = _address(to_name, to_email, "to")
+    lines = [
+        _header("From", _address(from_name, from_email, "from")),
+        _header("To", _address(to_name, to_email, "to")),
+    ]
     if reply_to:
-        message["Reply-To"] = _address("", reply_to, "reply-to")
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
+        lines.append(_header("Reply-To", _address("", reply_to, "reply-to")))
+    lines.append(_header("Subject", subject))
+    lines.append(_header("Date", formatdate(localtime=False, usegmt=True)))
     if message_id is None:
         message_id = make_message_id()
     else:
         check_header(message_id, "message id")
-        if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
+        if not _MESSAGE_ID.fullmatch(message_id):
             raise HeaderInjection("message id must look like <id@domain>")
-    message["Message-ID"] = message_id
-    message["MIME-Version"] = "1.0"
-    message[STREAM_HEADER] = stream
+    lines.append(_header("Message-ID", message_id))
+    lines.append(b"MIME-Version: 1.0\r\n")
+    lines.append(_header(STREAM_HEADER, stream))
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise HeaderInjection("header name is not a valid field name")
         if name.lower() in _RESERVED:
             raise HeaderInjection(f"header {name} is set by build_message")
-        message[name] = check_header(value, name)
-    message.set_content(text or "", charset="utf-8")
-    if html:
-        message.add_alternative(html, subtype="html", charset="utf-8")
-    return message
+        lines.append(_header(name, check_header(value, name)))
+    if not html:
+        return b"".join(lines) + _part("plain", text or "")
+    # QP output never contains "==", so this boundary cannot occur inside a part.
+    boundary = f"==smk_{secrets.token_hex(12)}"
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"))
+    marker = f"--{boundary}\r\n".encode("ascii")
+    lines += [marker, _part("plain", text or ""), marker, _part("html", html), f"--{boundary}--\r\n".encode("ascii")]
+    return b"".join(lines)
+
+
+def build_message(**fields) -> EmailMessage:
+    """render_message's bytes as an EmailMessage (headers readable, `as_bytes()` CRLF and 7-bit).
+
+    Keyword arguments as render_message. Raises HeaderInjection for CR/LF/NUL in any header value, name or
+    address, InvalidAddress for an address that is not exactly one valid address (both are ValueError). Bulk
+    senders use render_message directly (no parse).
+    """
+    return message_from_bytes(render_message(**fields), policy=POLICY)

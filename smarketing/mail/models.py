@@ -107,6 +107,9 @@ class TransactionalMessage(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the current attempt claimed it: a row left "sending" long after this was never completed (the
+    # dot is only sent once "sent" is committed), so it may be claimed again (smarketing/mail/services.py).
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="transactional_status_idx")]

@@ -11,6 +11,7 @@ from smarketing.mail.message import (
     InvalidAddress,
     build_message,
     make_message_id,
+    render_message,
 )
 
 
@@ -147,3 +148,47 @@ class BuildMessageTests(SimpleTestCase):
         parsed = parse(build(subject="<script>alert(1)</script>"))
         self.assertEqual(parsed["Subject"], "<script>alert(1)</script>")
         self.assertFalse(re.search(r"^Bcc:", parsed.as_string(), re.MULTILINE))
+
+
+class RenderMessageTests(SimpleTestCase):
+    """The bulk path writes the bytes itself: they must parse back to exactly what was asked for."""
+
+    def test_bytes_parse_back(self):
+        raw = render_message(
+            from_name='Zoë "the boss", Acme',
+            from_email="maya@acme.example",
+            to_email="dana@bücher.example",
+            to_name="Dana Doe",
+            subject="Grüße " * 30,
+            html="<p>=3D? ==smk_ Grüße</p>\n" + "<p>" + "x" * 500 + "</p>",
+            text=".starts with a dot\r\nwindows line\rold mac line\ntrailing space \n",
+            reply_to="replies@acme.example",
+            headers={"List-Unsubscribe": "<https://acme.example/e/u/" + "t" * 90 + ">"},
+            stream="marketing",
+        )
+        self.assertTrue(raw.isascii())
+        self.assertNotIn(b"\n", raw.replace(b"\r\n", b""))
+        self.assertTrue(all(len(line) <= 998 for line in raw.split(b"\r\n")))
+        parsed = message_from_bytes(raw, policy=policy.default)
+        self.assertEqual(parsed["From"].addresses[0].display_name, 'Zoë "the boss", Acme')
+        self.assertEqual(parsed["From"].addresses[0].addr_spec, "maya@acme.example")
+        self.assertEqual(parsed["To"].addresses[0].addr_spec, "dana@xn--bcher-kva.example")
+        self.assertEqual(parsed["Subject"], "Grüße " * 30)
+        self.assertEqual(parsed["List-Unsubscribe"], "<https://acme.example/e/u/" + "t" * 90 + ">")
+        self.assertEqual(parsed["Reply-To"], "replies@acme.example")
+        self.assertEqual(parsed[STREAM_HEADER], "marketing")
+        self.assertEqual(parsed.get_content_type(), "multipart/alternative")
+        self.assertEqual(
+            parsed.get_body(("plain",)).get_content().replace("\r\n", "\n"),
+            ".starts with a dot\nwindows line\nold mac line\ntrailing space \n",
+        )
+        self.assertIn("<p>=3D? ==smk_ Grüße</p>", parsed.get_body(("html",)).get_content())
+        self.assertIn("x" * 500, parsed.get_body(("html",)).get_content())
+        self.assertEqual(len(list(parsed.iter_parts())), 2)
+
+    def test_same_refusals_as_build_message(self):
+        with self.assertRaises(HeaderInjection):
+            render_message(
+                from_name="A", from_email="a@acme.example", to_email="b@client.example",
+                subject="x\r\nBcc: e@evil.example", html="", text="", stream="marketing",
+            )  # fmt: skip

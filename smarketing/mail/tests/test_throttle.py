@@ -116,3 +116,33 @@ class SharedThrottleTests(TransactionTestCase):
         self.assertEqual(sum(granted), 37)
         self.assertEqual(ThrottleWindow.objects.get(key=f"identity:{identity.pk}", scope="second").used, 37)
         self.assertEqual(ThrottleWindow.objects.get(key=f"identity:{identity.pk}", scope="hour").used, 37)
+
+
+class CrossProcessThrottleTests(TransactionTestCase):
+    """Two real processes on the test database (a file copy on SQLite) take from one window."""
+
+    SCRIPT = (
+        "import django, sys; django.setup()\n"
+        "from smarketing.mail.throttle import Throttle\n"
+        "t = Throttle(key='shared', per_second=37, per_hour=10000, clock=lambda: 1800000000.5)\n"
+        "print(sum(1 for _ in range(40) if t.acquire(1) == 0.0))\n"
+    )
+
+    def test_two_processes_share_the_limit(self):
+        import subprocess
+
+        from smarketing.jobs.testing import PYTHON, WorkerPool
+
+        with WorkerPool(0) as pool:  # no workers: only its database plumbing (PostgreSQL URL or SQLite file)
+            env = pool._environment()
+            children = [
+                subprocess.Popen([PYTHON, "-c", self.SCRIPT], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for _ in range(2)
+            ]
+            outputs = [child.communicate(timeout=120) for child in children]
+            for child, (_out, err) in zip(children, outputs, strict=True):
+                self.assertEqual(child.returncode, 0, err.decode()[-2000:])
+            granted = [int(out) for out, _ in outputs]
+            pool.sync()
+        self.assertEqual(sum(granted), 37, granted)
+        self.assertEqual(ThrottleWindow.objects.get(key="shared", scope="second").used, 37)
