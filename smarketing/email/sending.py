@@ -339,7 +339,7 @@ class Sender:
     def message_bytes(self, row: tuple, context: dict, message_id: str) -> bytes:
         from smarketing.email.links import list_unsubscribe_headers, tracking_context
         from smarketing.mail.dkim import dkim_enabled, sign
-        from smarketing.mail.message import build_message
+        from smarketing.mail.message import render_message
 
         send_id, contact_id, email, token, variant, attempts = row
         merged = {**context, **tracking_context(token, self.positions)}
@@ -347,7 +347,8 @@ class Sender:
         contact = context.get("contact") or {}
         # The display name is cosmetic: contact data with line breaks is folded to one line (never a header break).
         to_name = " ".join(" ".join(str(contact.get(k) or "") for k in ("first_name", "last_name")).split())
-        message = build_message(
+        # render_message writes the MIME bytes directly (no email-package object model: milliseconds a message).
+        data = render_message(
             from_name=self.identity.from_name,
             from_email=self.identity.from_email,
             to_email=email,
@@ -360,7 +361,6 @@ class Sender:
             stream="marketing",
             message_id=message_id,
         )
-        data = message.as_bytes()
         return sign(data) if dkim_enabled() else data
 
     def run(self) -> Outcome:

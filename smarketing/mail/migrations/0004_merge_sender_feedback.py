@@ -5,5 +5,5 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mail", "0002_list_indexes"), ("mail", "0002_throttle_window")]
+    dependencies = [("mail", "0002_list_indexes"), ("mail", "0003_transactional_claimed_at")]
     operations = []
