@@ -91,15 +91,28 @@ def claim(ec_id: int, worker_id: str, limit: int = BATCH, now: datetime | None =
     """Claim up to `limit` due queued sends; returns [(id, contact_id, email, token, variant, attempts)]."""
     now = now or timezone.now()
     table = EmailSend._meta.db_table
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {table} SET status = 'sending', claimed_by = %s, claimed_at = %s "
-        f"WHERE status = 'queued' AND id IN (SELECT id FROM {table} WHERE campaign_id = %s AND status = 'queued' "
-        f"AND send_after <= %s ORDER BY send_after, id LIMIT %s {lock}) "
-        "RETURNING id, contact_id, email, token, variant, attempts"
+    due = (
+        f"SELECT id FROM {table} WHERE campaign_id = %s AND status = 'queued' AND send_after <= %s "
+        "ORDER BY send_after, id LIMIT %s"
     )
+    returning = "RETURNING id, contact_id, email, token, variant, attempts"
+    if connection.vendor == "postgresql":
+        # A materialized CTE: with `id IN (subquery LIMIT n)` the planner may run the subquery more than once
+        # (a semi-join rescan) and claim more than n rows; the CTE is evaluated exactly once.
+        sql = (
+            f"WITH picked AS MATERIALIZED ({due} FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} s SET status = 'sending', claimed_by = %s, claimed_at = %s FROM picked "
+            f"WHERE s.id = picked.id AND s.status = 'queued' {returning.replace('RETURNING id,', 'RETURNING s.id,')}"
+        )
+        params = [ec_id, db_datetime(now), limit, worker_id, db_datetime(now)]
+    else:
+        sql = (
+            f"UPDATE {table} SET status = 'sending', claimed_by = %s, claimed_at = %s "
+            f"WHERE status = 'queued' AND id IN ({due}) {returning}"
+        )
+        params = [worker_id, db_datetime(now), ec_id, db_datetime(now), limit]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [worker_id, db_datetime(now), ec_id, db_datetime(now), limit])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     rows.sort()
     return rows
