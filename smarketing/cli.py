@@ -9,7 +9,9 @@ OWN_COMMANDS = {
     "worker": "run a background worker",
     "migrate": "create or update the database tables",
     "createuser": "create a user: --email --team --role",
+    "createtoken": "print a new personal API token: --email --scope read|read_write",
     "seed": "generate realistic demo/benchmark data: --contacts N",
+    "dkimkey": "make a DKIM key pair and print the DNS TXT record: PATH --domain D --selector S",
     "import": "import contacts, companies or deals from a CSV file (HubSpot, Salesforce, Pipedrive exports)",
 }
 

@@ -15,6 +15,9 @@ SECRET_KEY = secret_key(DATA_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where recipients reach the tracking pixel, click redirect, unsubscribe and preference pages of marketing mail
+# (/e/...); defaults to SITE_URL. Must be HTTPS in production: Gmail and Yahoo require an HTTPS List-Unsubscribe.
+SMARKETING_BASE_URL = env_str("SMARKETING_BASE_URL", SITE_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -175,14 +178,42 @@ if "django_tasks_rq" in TASKS_BACKEND:
     RQ_QUEUES = {name: {"URL": _redis_url} for name in env_list("TASK_QUEUES", ["default"])}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 120, minimum=5)
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Django's send_mail (notifications, password resets, invitations) goes through the one sender on the
+# transactional stream: same SMTP session, same DKIM signature as campaigns (smarketing/mail/backend.py).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "smarketing.mail.backend.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
+# DKIM signing of every message that leaves (smarketing/mail/dkim.py): on when all three are set.
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "")
+DKIM_PRIVATE_KEY_FILE = env_str("DKIM_PRIVATE_KEY_FILE", "")
+if bool(DKIM_DOMAIN) + bool(DKIM_SELECTOR) + bool(DKIM_PRIVATE_KEY_FILE) not in (0, 3):
+    raise ConfigError("DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE are set together or not at all")
+# Right-hand side of Message-IDs; empty means the host of the public base URL.
+MAIL_MESSAGE_ID_DOMAIN = env_str("MAIL_MESSAGE_ID_DOMAIN", "")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Smarketing <noreply@localhost>")
+
+# Bounces and complaints (smarketing/mail/feedback.py, docs/email-delivery.md).
+MAIL_SOFT_BOUNCE_LIMIT = env_int("MAIL_SOFT_BOUNCE_LIMIT", 3, minimum=1)  # soft bounces in 30 days → suppressed
+MAIL_FEEDBACK_SECRET = env_str("MAIL_FEEDBACK_SECRET", "")  # HMAC key of POST /mail/feedback/; empty: endpoint off
+MAIL_FEEDBACK_MAX_BYTES = 1_048_576
+MAIL_FEEDBACK_RATE_PER_MINUTE = env_int("MAIL_FEEDBACK_RATE_PER_MINUTE", 600, minimum=1)
+# Where DSNs come back (the envelope sender of marketing mail); the sink parses what is sent to it.
+MAIL_BOUNCE_ADDRESS = env_str("MAIL_BOUNCE_ADDRESS", "")
+# The demo's mail viewer (/mail/viewer/): `smarketing demo` turns it on and starts `smarketing mailsink`.
+MAIL_VIEWER = env_bool("MAIL_VIEWER", False)
+
+# Email campaigns (smarketing/email/sending.py): sends claimed per round, sender jobs started per campaign.
+EMAIL_SEND_BATCH = env_int("EMAIL_SEND_BATCH", 200, minimum=1)
+EMAIL_SENDERS_PER_CAMPAIGN = env_int("EMAIL_SENDERS_PER_CAMPAIGN", 2, minimum=1)
+
+# The public tracking endpoints (email/views/public.py): hits per minute per client address before they answer
+# 429 (counted in the cache, CACHES below: per process unless CACHE_REDIS_URL is set).
+EMAIL_TRACKING_RATE_PER_MINUTE = env_int("EMAIL_TRACKING_RATE_PER_MINUTE", 1200, minimum=1)
 
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.

@@ -25,7 +25,7 @@ def hash_key(raw: str) -> str:
 
 
 @transaction.atomic
-def create_token(user, *, name: str, scope: str) -> tuple[ApiToken, str]:
+def create_token(user, *, name: str, scope: str, origin: str = Origin.UI) -> tuple[ApiToken, str]:
     """A new token for `user` and its secret. The secret is not stored anywhere: show it once."""
     name = (name or "").strip()
     errors = {}
@@ -43,7 +43,7 @@ def create_token(user, *, name: str, scope: str) -> tuple[ApiToken, str]:
     token = ApiToken.objects.create(
         user=user, name=name, scope=scope, prefix=raw[:PREFIX_SHOWN], key_hash=hash_key(raw)
     )
-    record_audit(actor=user, action="token_create", obj=token, changes={"scope": (None, scope)}, origin=Origin.UI)
+    record_audit(actor=user, action="token_create", obj=token, changes={"scope": (None, scope)}, origin=origin)
     return token, raw
 
 

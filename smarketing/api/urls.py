@@ -18,6 +18,9 @@ from smarketing.api.problems import plain_problem
 from smarketing.api.views import docs, tokens
 from smarketing.api.views.base import ApiViewMixin
 from smarketing.crm.api import views as crm
+from smarketing.email.api import views as email
+from smarketing.metrics import api as metrics
+from smarketing.segments.api import views as segments
 from smarketing.timeline.api import views as timeline
 
 app_name = "api"
@@ -43,6 +46,10 @@ router.register("notes", crm.NoteViewSet, basename="note")
 router.register("properties", crm.PropertyDefinitionViewSet, basename="property")
 router.register("users", accounts.UserViewSet, basename="user")
 router.register("teams", accounts.TeamViewSet, basename="team")
+router.register("segments", segments.SegmentViewSet, basename="segment")
+router.register("lists", segments.ContactListViewSet, basename="list")
+router.register("email-templates", email.EmailTemplateViewSet, basename="email-template")
+router.register("campaigns", metrics.CampaignViewSet, basename="campaign")  # email's, with the report
 
 
 class RootView(ApiViewMixin, APIView):

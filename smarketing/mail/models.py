@@ -53,6 +53,10 @@ class Suppression(models.Model):
     source = models.CharField(max_length=200, blank=True)  # "Bounce notice 42", "Imported from HubSpot", ...
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        # The suppression page lists newest first, keyset paged (mail 0002).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="suppression_newest_idx")]
+
     def __str__(self) -> str:
         return self.email
 
@@ -103,6 +107,9 @@ class TransactionalMessage(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the current attempt claimed it: a row left "sending" long after this was never completed (the
+    # dot is only sent once "sent" is committed), so it may be claimed again (smarketing/mail/services.py).
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="transactional_status_idx")]
@@ -123,6 +130,30 @@ class CapturedMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["-received_at", "-id"], name="captured_newest_idx")]  # the viewer (0002)
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"
+
+
+class ThrottleWindow(models.Model):
+    """How many messages one sender has sent in its current second or hour (smarketing/mail/throttle.py).
+
+    One row per sender and window length, shared by every worker process: taking a share is one conditional
+    UPDATE per window, so two processes can never both take the last slot.
+    """
+
+    class Scope(models.TextChoices):
+        SECOND = "second", "Per second"
+        HOUR = "hour", "Per hour"
+
+    key = models.CharField(max_length=100)  # "identity:3", "transactional"
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    window_start = models.BigIntegerField(default=0)  # Unix time the current window began
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "scope"], name="throttle_window_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.scope}: {self.used}"

@@ -14,3 +14,9 @@ def money_list(totals) -> str:
 @register.filter
 def deal_amount(deal) -> str:
     return money(deal.amount, deal.currency)
+
+
+@register.filter
+def percent(value) -> str:
+    """A fraction as a percentage with one decimal ("57.1 %"), or "–" when there is none."""
+    return "–" if value is None else f"{value * 100:.1f} %"

@@ -1,0 +1,102 @@
+"""A real SMTP server for tests (aiosmtpd in a thread), told how to answer.
+
+    with SmtpTestServer() as server:
+        server.answer_rcpt["full@example.com"] = "452 4.2.2 Mailbox full"
+        server.answer_data["bad@example.com"] = "554 5.7.1 Rejected"
+        with override_settings(EMAIL_HOST=server.host, EMAIL_PORT=server.port): ...
+        server.messages  # [Received(mail_from, rcpt_tos, data)], only what the server accepted
+
+aiosmtpd hands a message to the handler only when DATA ended with the final "."; a client that hangs up
+before it delivers nothing, which is what the transport's `before_final_dot` relies on (tested).
+"""
+
+import socket
+import threading
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One message the test server accepted."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self):
+        return message_from_bytes(self.data, policy=policy.default)
+
+
+class _Handler:
+    def __init__(self, server: "SmtpTestServer"):
+        self.server = server
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = self.server.answer_rcpt.get(address.lower())
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for address in envelope.rcpt_tos:
+            answer = self.server.answer_data.get(address.lower())
+            if answer:
+                return answer
+        with self.server.lock:
+            self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpTestServer:
+    """aiosmtpd on 127.0.0.1 in a background thread; a context manager. `restart()` drops every connection."""
+
+    def __init__(self, port: int | None = None):
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.messages: list[Received] = []
+        self.answer_rcpt: dict[str, str] = {}  # address (lowercase) → reply to RCPT TO
+        self.answer_data: dict[str, str] = {}  # address (lowercase) → reply at the end of DATA
+        self.lock = threading.Lock()
+        self.controller: Controller | None = None
+
+    def start(self) -> "SmtpTestServer":
+        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: open client connections are dropped, as after a restart."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> "SmtpTestServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def settings(self) -> dict:
+        """Keyword arguments for override_settings pointing Django's EMAIL_* at this server."""
+        return {
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": self.port,
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_USE_TLS": False,
+        }
