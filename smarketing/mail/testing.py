@@ -12,10 +12,16 @@ before it delivers nothing, which is what the transport's `before_final_dot` rel
 
 import socket
 import threading
+import warnings
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+# AUTH over plain TCP is what the login test needs (no certificate to trust); aiosmtpd warns on every connection.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 @dataclass
@@ -61,8 +67,9 @@ def free_port() -> int:
 class SmtpTestServer:
     """aiosmtpd on 127.0.0.1 in a background thread; a context manager. `restart()` drops every connection."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, users: dict[str, str] | None = None):
         self.host = "127.0.0.1"
+        self.users = users  # username → password: AUTH required (over plain TCP: tests only)
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.answer_rcpt: dict[str, str] = {}  # address (lowercase) → reply to RCPT TO
@@ -71,7 +78,10 @@ class SmtpTestServer:
         self.controller: Controller | None = None
 
     def start(self) -> "SmtpTestServer":
-        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10)
+        auth = {}
+        if self.users is not None:
+            auth = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **auth)
         self.controller.start()
         return self
 
@@ -79,6 +89,13 @@ class SmtpTestServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(user) == password:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     def restart(self) -> None:
         """Stop and start again on the same port: open client connections are dropped, as after a restart."""

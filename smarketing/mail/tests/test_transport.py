@@ -160,3 +160,15 @@ class TransportTests(SimpleTestCase):
             self.server.stop()
             with self.assertRaises(TransportError):
                 smtp.send("b@acme.example", "b@client.example", raw())
+
+
+class LoginTests(SimpleTestCase):
+    def test_login_with_the_configured_user(self):
+        with SmtpTestServer(users={"mailer": "s3cret"}) as server:
+            with SmtpSession(server.host, server.port, username="mailer", password="s3cret", use_tls=False) as smtp:
+                self.assertTrue(smtp.send("b@acme.example", "a@client.example", raw()).ok)
+            with self.assertRaisesMessage(TransportError, "login refused"):
+                SmtpSession(server.host, server.port, username="mailer", password="wrong", use_tls=False).open()
+            with SmtpSession(server.host, server.port, username="", use_tls=False) as anonymous:
+                self.assertFalse(anonymous.send("b@acme.example", "a@client.example", raw()).ok, "AUTH required")
+            self.assertEqual(len(server.messages), 1)
