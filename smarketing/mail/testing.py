@@ -12,16 +12,11 @@ before it delivers nothing, which is what the transport's `before_final_dot` rel
 
 import socket
 import threading
-import warnings
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
-
-# AUTH over plain TCP is what the login test needs (no certificate to trust); aiosmtpd warns on every connection.
-warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 @dataclass
@@ -69,7 +64,7 @@ class SmtpTestServer:
 
     def __init__(self, port: int | None = None, *, users: dict[str, str] | None = None):
         self.host = "127.0.0.1"
-        self.users = users  # username → password: AUTH required (over plain TCP: tests only)
+        self.users = users  # username → password: AUTH offered and checked (over plain TCP: tests only)
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.answer_rcpt: dict[str, str] = {}  # address (lowercase) → reply to RCPT TO
@@ -80,7 +75,9 @@ class SmtpTestServer:
     def start(self) -> "SmtpTestServer":
         auth = {}
         if self.users is not None:
-            auth = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+            # AUTH offered over plain TCP (no certificate to trust in tests); not required, which aiosmtpd would
+            # warn about on every connection.
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
         self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **auth)
         self.controller.start()
         return self
