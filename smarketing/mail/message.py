@@ -2,8 +2,9 @@
 
 Every value that becomes a header (subject, names, addresses, extra headers) comes from marketers, contacts or
 imports, so a CR or LF in it would let its author add headers (Bcc, a second body) to mail that leaves under
-our name. `build_message` refuses such values instead of cleaning them: a subject that needs cleaning is a bug
-or an attack, and either should be seen.
+our name. `render_message` (bytes, for bulk sending) and `build_message` (the same bytes parsed into an
+EmailMessage) refuse such values instead of cleaning them: a subject that needs cleaning is a bug or an attack,
+and either should be seen.
 """
 
 import binascii
@@ -196,11 +197,37 @@ def render_message(
     return b"".join(lines)
 
 
-def build_message(**fields) -> EmailMessage:
+def build_message(
+    *,
+    from_name: str,
+    from_email: str,
+    to_email: str,
+    to_name: str = "",
+    subject: str,
+    html: str,
+    text: str,
+    reply_to: str = "",
+    headers: dict[str, str] | None = None,
+    stream: str,
+    message_id: str | None = None,
+) -> EmailMessage:
     """render_message's bytes as an EmailMessage (headers readable, `as_bytes()` CRLF and 7-bit).
 
-    Keyword arguments as render_message. Raises HeaderInjection for CR/LF/NUL in any header value, name or
+    Raises HeaderInjection for CR/LF/NUL in any header value, name or
     address, InvalidAddress for an address that is not exactly one valid address (both are ValueError). Bulk
     senders use render_message directly (no parse).
     """
-    return message_from_bytes(render_message(**fields), policy=POLICY)
+    raw = render_message(
+        from_name=from_name,
+        from_email=from_email,
+        to_email=to_email,
+        to_name=to_name,
+        subject=subject,
+        html=html,
+        text=text,
+        reply_to=reply_to,
+        headers=headers,
+        stream=stream,
+        message_id=message_id,
+    )
+    return message_from_bytes(raw, policy=POLICY)

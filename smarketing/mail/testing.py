@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -61,8 +62,11 @@ def free_port() -> int:
 class SmtpTestServer:
     """aiosmtpd on 127.0.0.1 in a background thread; a context manager. `restart()` drops every connection."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, users: dict[str, str] | None = None, tls: bool = False):
         self.host = "127.0.0.1"
+        self.tls = tls  # STARTTLS offered and required, with a self-signed certificate for 127.0.0.1
+        self.certificate_file: str | None = None
+        self.users = users  # username → password: AUTH offered and checked (over plain TCP: tests only)
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.answer_rcpt: dict[str, str] = {}  # address (lowercase) → reply to RCPT TO
@@ -71,7 +75,14 @@ class SmtpTestServer:
         self.controller: Controller | None = None
 
     def start(self) -> "SmtpTestServer":
-        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10)
+        auth = {}
+        if self.users is not None:
+            # AUTH offered over plain TCP (no certificate to trust in tests); not required, which aiosmtpd would
+            # warn about on every connection.
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self.tls:
+            auth.update(tls_context=self._tls_context(), require_starttls=True)
+        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **auth)
         self.controller.start()
         return self
 
@@ -79,6 +90,59 @@ class SmtpTestServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def _tls_context(self):
+        import datetime
+        import ipaddress
+        import ssl
+        import tempfile
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(self.host))]), False)
+            .sign(key, hashes.SHA256())
+        )
+        directory = tempfile.mkdtemp(prefix="smtp-tls-")
+        self.certificate_file = f"{directory}/cert.pem"
+        key_file = f"{directory}/key.pem"
+        with open(self.certificate_file, "wb") as fh:
+            fh.write(certificate.public_bytes(serialization.Encoding.PEM))
+        with open(key_file, "wb") as fh:
+            fh.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.certificate_file, key_file)
+        return context
+
+    def client_tls_context(self):
+        """An SSLContext trusting this server's certificate (for SmtpSession(ssl_context=...))."""
+        import ssl
+
+        return ssl.create_default_context(cafile=self.certificate_file)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(user) == password:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     def restart(self) -> None:
         """Stop and start again on the same port: open client connections are dropped, as after a restart."""

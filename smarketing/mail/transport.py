@@ -85,6 +85,7 @@ class SmtpSession:
         use_tls: bool | None = None,
         timeout: float | None = None,
         local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         self.host = host if host is not None else settings.EMAIL_HOST
         self.port = int(port if port is not None else settings.EMAIL_PORT)
@@ -93,6 +94,7 @@ class SmtpSession:
         self.use_tls = use_tls if use_tls is not None else settings.EMAIL_USE_TLS
         self.timeout = timeout if timeout is not None else getattr(settings, "EMAIL_TIMEOUT", 30)
         self.local_hostname = local_hostname
+        self.ssl_context = ssl_context  # None: the system's trusted CAs, host name checked
         self.connection: smtplib.SMTP | None = None
         self.messages_sent = 0  # accepted by the server on this session (all connections)
         self.connects = 0
@@ -118,7 +120,7 @@ class SmtpSession:
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.ehlo()
             if self.use_tls:
-                connection.starttls(context=ssl.create_default_context())
+                connection.starttls(context=self.ssl_context or ssl.create_default_context())
                 connection.ehlo()
             if self.username:
                 connection.login(self.username, self.password)

@@ -160,3 +160,31 @@ class TransportTests(SimpleTestCase):
             self.server.stop()
             with self.assertRaises(TransportError):
                 smtp.send("b@acme.example", "b@client.example", raw())
+
+
+class LoginTests(SimpleTestCase):
+    def test_login_with_the_configured_user(self):
+        with SmtpTestServer(users={"mailer": "s3cret"}) as server:
+            with SmtpSession(server.host, server.port, username="mailer", password="s3cret", use_tls=False) as smtp:
+                self.assertTrue(smtp.send("b@acme.example", "a@client.example", raw()).ok)
+            with self.assertRaisesMessage(TransportError, "login refused"):
+                SmtpSession(server.host, server.port, username="mailer", password="wrong", use_tls=False).open()
+            self.assertEqual(len(server.messages), 1)
+
+    def test_starttls_then_login(self):
+        import ssl
+
+        with SmtpTestServer(users={"mailer": "s3cret"}, tls=True) as server:
+            trusted = server.client_tls_context()
+            with SmtpSession(
+                server.host, server.port, username="mailer", password="s3cret", use_tls=True, ssl_context=trusted
+            ) as smtp:
+                self.assertIsInstance(smtp.connection.sock, ssl.SSLSocket)
+                self.assertTrue(smtp.send("b@acme.example", "a@client.example", raw()).ok)
+            # The system's CAs do not know this certificate: refused, not sent in clear.
+            with self.assertRaisesMessage(TransportError, "setup failed"):
+                SmtpSession(server.host, server.port, username="mailer", password="s3cret", use_tls=True).open()
+            # Without STARTTLS the server refuses the transaction.
+            with SmtpSession(server.host, server.port, username="", use_tls=False) as clear:
+                self.assertFalse(clear.send("b@acme.example", "a@client.example", raw()).ok)
+            self.assertEqual(len(server.messages), 1)
