@@ -72,22 +72,39 @@ class MailsinkTests(TransactionTestCase):
                     smtp.sendmail(
                         "pat@example.com", ["bounces@acme.example"], b"Subject: Out of office\r\n\r\nBack Monday\r\n"
                     )
+                    # The demo's undeliverable address: bounced by a DSN of the sink's own; the other copy kept.
+                    smtp.sendmail(
+                        "bounces@acme.example",
+                        ["ghost@nowhere.invalid", "kim@example.com"],
+                        b"Subject: To two\r\nMessage-ID: <two@acme.example>\r\n\r\nHi\r\n",
+                    )
             finally:
                 out = stop_sink(proc)
-        self.assertIn("5 received", out)
+        self.assertIn("6 received", out)
         kept = list(CapturedMessage.objects.order_by("id"))
-        self.assertEqual([m.subject for m in kept], ["Décembre <script>alert(1)</script>", "Out of office"])
+        self.assertEqual([m.subject for m in kept], ["Décembre <script>alert(1)</script>", "Out of office", "To two"])
+        self.assertEqual(kept[2].recipients, ["kim@example.com"])
         self.assertEqual(kept[0].recipients, ["pat@example.com"])
         self.assertEqual(kept[0].mail_from, "bounces@acme.example")
         self.assertEqual(kept[0].message_id, "<n1@acme.example>")
         self.assertIn(b"Hello <b>Pat</b>", bytes(kept[0].raw))
         notices = sorted(FeedbackNotice.objects.values_list("kind", "email", "channel"))
         self.assertEqual(
-            notices, [("complaint", "pat.doe@yahoo.example", "dsn"), ("hard_bounce", "nobody@example.org", "dsn")]
+            notices,
+            [
+                ("complaint", "pat.doe@yahoo.example", "dsn"),
+                ("hard_bounce", "ghost@nowhere.invalid", "dsn"),
+                ("hard_bounce", "nobody@example.org", "dsn"),
+            ],
         )
+        self.assertEqual(FeedbackNotice.objects.get(email="ghost@nowhere.invalid").message_id, "<two@acme.example>")
         self.assertEqual(
             dict(Suppression.objects.values_list("email", "reason")),
-            {"nobody@example.org": "hard_bounce", "pat.doe@yahoo.example": "complaint"},
+            {
+                "nobody@example.org": "hard_bounce",
+                "pat.doe@yahoo.example": "complaint",
+                "ghost@nowhere.invalid": "hard_bounce",
+            },
         )
 
     def test_discard_only_counts(self):
