@@ -13,6 +13,7 @@ OWN_COMMANDS = {
     "seed": "generate realistic demo/benchmark data: --contacts N",
     "dkimkey": "make a DKIM key pair and print the DNS TXT record: PATH --domain D --selector S",
     "import": "import contacts, companies or deals from a CSV file (HubSpot, Salesforce, Pipedrive exports)",
+    "mailsink": "a local SMTP sink for the demo's mail viewer; reads bounce reports: --bind 127.0.0.1:1025",
 }
 
 

@@ -290,7 +290,13 @@ def viewer(request):
 
 def _parts(raw: bytes) -> tuple[list[tuple[str, str]], str, str]:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    headers = [(k, str(v)) for k, v in msg.items()]
+    headers = []
+    for name in msg.keys():
+        try:
+            value = str(msg.get(name, ""))
+        except (ValueError, TypeError, IndexError, LookupError):  # a header the strict policy cannot decode
+            value = "(undecodable)"
+        headers.append((name, value))
     text = html = ""
     for part in msg.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":

@@ -4,11 +4,13 @@ import select
 import signal
 import smtplib
 import subprocess
+import sys
+import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from django.test import TransactionTestCase
+from django.test import SimpleTestCase, TransactionTestCase
 
 from smarketing.jobs.testing import WorkerPool
 from smarketing.mail.management.commands.mailsink import is_bounce_address
@@ -72,22 +74,39 @@ class MailsinkTests(TransactionTestCase):
                     smtp.sendmail(
                         "pat@example.com", ["bounces@acme.example"], b"Subject: Out of office\r\n\r\nBack Monday\r\n"
                     )
+                    # The demo's undeliverable address: bounced by a DSN of the sink's own; the other copy kept.
+                    smtp.sendmail(
+                        "bounces@acme.example",
+                        ["ghost@nowhere.invalid", "kim@example.com"],
+                        b"Subject: To two\r\nMessage-ID: <two@acme.example>\r\n\r\nHi\r\n",
+                    )
             finally:
                 out = stop_sink(proc)
-        self.assertIn("5 received", out)
+        self.assertIn("6 received", out)
         kept = list(CapturedMessage.objects.order_by("id"))
-        self.assertEqual([m.subject for m in kept], ["Décembre <script>alert(1)</script>", "Out of office"])
+        self.assertEqual([m.subject for m in kept], ["Décembre <script>alert(1)</script>", "Out of office", "To two"])
+        self.assertEqual(kept[2].recipients, ["kim@example.com"])
         self.assertEqual(kept[0].recipients, ["pat@example.com"])
         self.assertEqual(kept[0].mail_from, "bounces@acme.example")
         self.assertEqual(kept[0].message_id, "<n1@acme.example>")
         self.assertIn(b"Hello <b>Pat</b>", bytes(kept[0].raw))
         notices = sorted(FeedbackNotice.objects.values_list("kind", "email", "channel"))
         self.assertEqual(
-            notices, [("complaint", "pat.doe@yahoo.example", "dsn"), ("hard_bounce", "nobody@example.org", "dsn")]
+            notices,
+            [
+                ("complaint", "pat.doe@yahoo.example", "dsn"),
+                ("hard_bounce", "ghost@nowhere.invalid", "dsn"),
+                ("hard_bounce", "nobody@example.org", "dsn"),
+            ],
         )
+        self.assertEqual(FeedbackNotice.objects.get(email="ghost@nowhere.invalid").message_id, "<two@acme.example>")
         self.assertEqual(
             dict(Suppression.objects.values_list("email", "reason")),
-            {"nobody@example.org": "hard_bounce", "pat.doe@yahoo.example": "complaint"},
+            {
+                "nobody@example.org": "hard_bounce",
+                "pat.doe@yahoo.example": "complaint",
+                "ghost@nowhere.invalid": "hard_bounce",
+            },
         )
 
     def test_discard_only_counts(self):
@@ -110,3 +129,46 @@ class BounceAddressTests(TransactionTestCase):
         self.assertFalse(is_bounce_address("bouncesx@acme.example", "bounces@acme.example"))
         self.assertFalse(is_bounce_address("bounces@other.example", "bounces@acme.example"))
         self.assertFalse(is_bounce_address("bounces@acme.example", ""))
+
+
+class DemoSinkPortTests(SimpleTestCase):
+    def test_demo_with_the_sink_port_taken_stops_at_once_naming_mail_bind(self):
+        from smarketing.core.tests.test_serve import command_env, free_port, listening_socket
+
+        with listening_socket() as taken, tempfile.TemporaryDirectory() as data:
+            port = taken.getsockname()[1]
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "smarketing",
+                    "demo",
+                    "--bind",
+                    f"127.0.0.1:{free_port()}",
+                    "--mail-bind",
+                    f"127.0.0.1:{port}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=command_env(SMARKETING_DATA_DIR=data),
+            )
+            self.assertFalse((Path(data) / "smarketing.sqlite3").exists(), "fails before creating a database")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"Port {port} on 127.0.0.1 is already in use", result.stderr)
+        self.assertIn(f"--mail-bind 127.0.0.1:{port + 1}", result.stderr)
+
+    def test_mailsink_with_its_port_taken_says_so(self):
+        from smarketing.core.tests.test_serve import command_env, listening_socket
+
+        with listening_socket() as taken, tempfile.TemporaryDirectory() as data:
+            port = taken.getsockname()[1]
+            result = subprocess.run(
+                [sys.executable, "-m", "smarketing", "mailsink", "--bind", f"127.0.0.1:{port}"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=command_env(SMARKETING_DATA_DIR=data),
+            )
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"Cannot listen on 127.0.0.1:{port}", result.stderr)

@@ -81,6 +81,16 @@ class ViewerTests(TestCase):
         self.assertNotContains(r, "<iframe")
         self.assertContains(r, "Hello 7")
 
+    def test_a_malformed_message_still_shows(self):
+        raw = (
+            b"Subject: =?x-unknown?q?caf=E9?=\r\nFrom: <<<broken\r\nContent-Type: text/plain; charset=x-nonsense\r\n"
+            b"\r\n\xff\xfe body\r\n"
+        )
+        m = CapturedMessage.objects.create(mail_from="", recipients=["a@example.com"], subject="broken", raw=raw)
+        r = self.client.get(f"/mail/viewer/{m.pk}/")
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(self.client.get(f"/mail/viewer/{m.pk}/html/").status_code, 200)
+
     def test_signed_in_only(self):
         self.client.logout()
         for url in ("/mail/viewer/", f"/mail/viewer/{self.evil.pk}/", f"/mail/viewer/{self.evil.pk}/html/"):

@@ -4,6 +4,8 @@
 - A message to the bounce address (MAIL_BOUNCE_ADDRESS, also its VERP form `bounces+tag@domain`), or any
   delivery status notification or abuse report, is parsed (`mail.dsn`) and recorded as feedback notices,
   which apply the suppression rules; a report nothing could be read from is kept as a captured message.
+- A recipient on the reserved `.invalid` domain (`nobody@example.invalid`) is bounced: the sink records the
+  DSN a real MTA would have sent back, so the demo can show a hard bounce end to end.
 - `--discard` only counts (benches: the send bench pushes 500+ messages a second into it).
 
 Messages are answered "250" as soon as they are queued, and written by one thread in batches (one INSERT per
@@ -101,11 +103,20 @@ class Store:
         rows = []
         parser = BytesHeaderParser(policy=default_policy)
         for mail_from, rcpts, raw in batch:
-            headers = parser.parsebytes(raw)
-            if self._is_feedback(rcpts, headers):
-                notices = self._record_feedback(raw)
-                if notices:
+            try:
+                headers = parser.parsebytes(raw)
+                if self._is_feedback(rcpts, headers) and self._record_feedback(raw):
                     continue
+                # The demo's undeliverable addresses: what a real MTA would do, a bounce report back.
+                undeliverable = [r for r in rcpts if is_undeliverable(r)]
+                for rcpt in undeliverable:
+                    self._record_feedback(dsn.build_dsn(raw, rcpt))
+                rcpts = [r for r in rcpts if r not in undeliverable]
+                if not rcpts:
+                    continue
+            except Exception:  # one bad report (or a failing feedback handler) must not lose the whole batch
+                log.exception("mailsink: could not read a report from %s; kept as a message", mail_from)
+                headers = parser.parsebytes(raw)
             rows.append(
                 CapturedMessage(
                     mail_from=mail_from[:320],
@@ -125,13 +136,18 @@ class Store:
         return headers.get_content_type() == "multipart/report"
 
     def _record_feedback(self, raw: bytes) -> int:
-        recorded = 0
-        for notice in dsn.parse(raw):
+        """Record the notices of a report; the number it held (a report delivered twice is handled, not shown)."""
+        notices = dsn.parse(raw)
+        for notice in notices:
             if feedback.record_notice(**notice.as_kwargs("dsn")) is not None:
-                recorded += 1
-        self.notices += recorded
-        # A report read but already recorded (delivered twice) counts as handled: not shown again.
-        return recorded or len(dsn.parse(raw))
+                self.notices += 1
+        return len(notices)
+
+
+def is_undeliverable(address: str) -> bool:
+    """Addresses on the reserved `.invalid` top-level domain (RFC 2606) cannot exist: the sink bounces them with a
+    DSN, so the demo shows a hard bounce end to end (notice, suppression, the send marked, the timeline)."""
+    return address.lower().rstrip(">").endswith(".invalid")
 
 
 def _header(headers, name: str) -> str:
