@@ -6,8 +6,10 @@ allow-listed field and operator to an ORM lookup written in this module (the use
 `filter(**...)` as keys) and lets Django write the SQL, so the same tree runs on SQLite and PostgreSQL with
 every value a bound parameter.
 
-Membership is set-based: activity conditions are correlated EXISTS (or a bounded COUNT) subqueries on
-`timeline_touchpoint`, answered by its (contact, -occurred_at) index; list membership is an EXISTS on the
+Membership is set-based: an activity condition is one set of contact ids (`id IN (SELECT contact_id FROM
+timeline_touchpoint WHERE kind ... GROUP BY contact_id HAVING COUNT(*) >= n)`), found through the (kind,
+occurred_at) index; "since their last sales call" reads the contact's latest call from the top of the
+(contact, -occurred_at) index; list membership is an EXISTS on the
 (list, contact) unique index; "in segment" inlines the other segment's compiled condition.
 
 Two-valued logic: SQL compares NULL to anything as "unknown", which NOT turns into "unknown" again, so a naive
@@ -21,9 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
 from smarketing.crm.models import Contact
@@ -206,7 +208,11 @@ class _Compiler:
     # -- activity and other segments --------------------------------------------------------------------
 
     def event(self, node: dict) -> Q:
-        touches = Touchpoint.objects.filter(contact_id=OuterRef("pk"), kind__in=node["kinds"])
+        # One uncorrelated set of contact ids per condition: the (kind, occurred_at) index finds the matching
+        # touches (a window of one kind is a small slice of the table), and the database hashes the ids once.
+        # A correlated subquery per contact would probe the timeline a million times at 1M contacts.
+        # contact_id IS NOT NULL keeps NOT IN two-valued (company-only touches have no contact).
+        touches = Touchpoint.objects.filter(kind__in=node["kinds"], contact_id__isnull=False)
         if node.get("campaign") is not None:
             touches = touches.filter(campaign_id=node["campaign"])
         if node.get("url_contains"):
@@ -225,11 +231,10 @@ class _Compiler:
             )
             touches = touches.filter(occurred_at__gt=Subquery(last_call))
         count = node.get("min_count", 1)
-        if count <= 1:
-            return Q(Exists(touches))
-        counted = touches.order_by().values("contact_id").annotate(n=Count("id")).values("n")[:1]
-        alias = self.alias(Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)))
-        return Q(**{f"{alias}__gte": count})
+        ids = touches.order_by().values("contact_id")
+        if count > 1:
+            ids = ids.annotate(seg_n=Count("id")).filter(seg_n__gte=count).values("contact_id")
+        return Q(pk__in=ids)
 
     def segment(self, segment_id: int) -> Q:
         if segment_id in self.stack:

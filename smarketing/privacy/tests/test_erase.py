@@ -236,6 +236,7 @@ class EraseTests(TestCase):
                 "scrub_timeline",
                 "scrub_related_touches",
                 "scrub_notifications",
+                "remove_list_memberships",
                 "scrub_feedback",
                 "delete_suppressions",
                 "delete_captured_mail",

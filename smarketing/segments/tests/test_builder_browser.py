@@ -78,4 +78,20 @@ def test_build_a_segment_with_live_count_and_save(live_server, page):
     page.screenshot(path=f"{SHOTS}-segment-detail-1280.png", full_page=True)
     segment = Segment.objects.get(name="Engaged MQLs")
     assert segment.last_count == 2
+
+    # A static list, filled from the contact list's bulk action ("all matching" the filter), then used in a rule.
+    page.get_by_role("link", name="Lists").click()
+    page.get_by_role("link", name="New list").first.click()
+    page.fill("#list-name", "Trade show")
+    page.get_by_role("button", name="Create list").click()
+    expect(page.locator("h1")).to_contain_text("Trade show")
+    page.goto(live_server.url + reverse("contact_list") + "?lifecycle=mql")
+    page.locator("input[data-select-all=ids]").check()  # the bulk bar shows once a row is ticked
+    page.select_option("#bulk-list", label="Trade show")
+    page.get_by_role("button", name="Add all matching").click()
+    expect(page.locator("h1")).to_contain_text("Trade show")
+    expect(page.locator("tbody tr")).to_have_count(3)
+    page.screenshot(path=f"{SHOTS}-list-detail-1280.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=f"{SHOTS}-list-detail-390.png", full_page=True)
     assert errors == []
