@@ -100,6 +100,8 @@ class BlocksTests(SimpleTestCase):
     def test_plain_text_becomes_paragraphs(self):
         block = clean_block({**new_block("text"), "html": "One & two\nline\n\nThree"})
         self.assertEqual(block["html"], "<p>One &amp; two<br>line</p><p>Three</p>")
+        block = clean_block({**new_block("text"), "html": "Dear you,\n\nOur <b>spring</b> <script>x</script>release"})
+        self.assertEqual(block["html"], "<p>Dear you,</p><p>Our <b>spring</b> release</p>")
 
     def test_fields_escaped_in_mjml(self):
         b = default_blocks()
