@@ -132,7 +132,21 @@ def _preview_summary(template: EmailTemplate, contact) -> dict:
 @require_GET
 def template_edit(request, pk):
     template = _template(request, pk)
-    return render(request, "email/template_edit.html", _editor_context(request, template))
+    q = (request.GET.get("q") or "").strip().lower()[:100]
+    # Without JavaScript the "Preview as" search is a plain GET of this page: show the matches as links.
+    extra = {"q": q, "contacts": _matching_contacts(q), "template_pk": template.pk} if q else {}
+    return render(request, "email/template_edit.html", _editor_context(request, template, **extra))
+
+
+def _matching_contacts(q: str) -> list:
+    """A prefix of the name or email, served by their indexes; eight at most."""
+    if len(q) < 2:
+        return []
+    return list(
+        Contact.objects.filter(Q(name_key__startswith=q) | Q(last_key__startswith=q) | Q(email__startswith=q))
+        .only("id", "first_name", "last_name", "email")
+        .order_by("name_key", "id")[:8]
+    )
 
 
 def _blocks_response(request, template, *, status=200, errors=None, values=None, toast=""):
@@ -299,13 +313,7 @@ def preview_contacts(request):
     services.require_view_templates(request.user)
     q = (request.GET.get("q") or "").strip().lower()[:100]
     pk = request.GET.get("template", "")
-    contacts = []
-    if len(q) >= 2 and pk.isdigit():
-        contacts = list(
-            Contact.objects.filter(Q(name_key__startswith=q) | Q(last_key__startswith=q) | Q(email__startswith=q))
-            .only("id", "first_name", "last_name", "email")
-            .order_by("name_key", "id")[:8]
-        )
+    contacts = _matching_contacts(q) if pk.isdigit() else []
     return render(
         request,
         "email/template_contacts.html",
