@@ -64,6 +64,10 @@ class SandboxTests(SimpleTestCase):
             "{% if settings.DEBUG %}x{% endif %}": "not a merge field",
             "{% if not contact.__dict__ %}x{% endif %}": "underscore",
             "{% if contact.first_name %}never closed": "missing its {% endif %}",
+            # Literals are never escaped by Django: markup in them is refused.
+            '{{ "<script>alert(1)</script>" }}': "plain text outside the braces",
+            '{{ contact.first_name|default:"<script>alert(1)</script>" }}': "cannot contain <, > or &",
+            '{{ contact.first_name|date:"<b>" }}': "cannot contain <, > or &",
         }
         for source, message in refused.items():
             with self.subTest(source=source), self.assertRaises(ValidationError) as caught:
