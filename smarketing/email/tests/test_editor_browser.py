@@ -74,7 +74,12 @@ def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page
     heading.locator("input[name=text]").fill("Hello {{ company.name }} team")
     _save(page, heading)
     text = page.locator(f"#block-{blocks['text']}")
-    text.locator("textarea").fill("Dear {{ contact.first_name }},\n\nOur <b>spring</b> release is out.")
+    area = text.locator("textarea")
+    area.fill("Dear {{ contact.first_name }},\n\nOur spring release is out.")
+    # Bold from the toolbar, no HTML typed: select "spring" and press B.
+    area.evaluate("a => { const i = a.value.indexOf('spring'); a.focus(); a.setSelectionRange(i, i + 6); }")
+    text.get_by_role("button", name="Bold").click()
+    expect(area).to_have_value("Dear {{ contact.first_name }},\n\nOur <b>spring</b> release is out.")
     _save(page, text)
     button = page.locator(f"#block-{blocks['button']}")
     button.locator("input[name=href]").fill("javascript:alert(1)")
@@ -94,6 +99,7 @@ def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page
     frame = page.frame_locator(".preview-frame")
     expect(frame.locator("h1")).to_have_text("Hello Analytical Engines Ltd team")
     expect(frame.get_by_text("Dear Ada,")).to_be_visible()
+    expect(frame.locator("b")).to_have_text("spring")
     _shot(page, "email_editor_1280.png")
 
     # Preview as a real contact: the search picker, then the personalized email and subject.

@@ -102,6 +102,8 @@ class BlocksTests(SimpleTestCase):
         self.assertEqual(block["html"], "<p>One &amp; two<br>line</p><p>Three</p>")
         block = clean_block({**new_block("text"), "html": "Dear you,\n\nOur <b>spring</b> <script>x</script>release"})
         self.assertEqual(block["html"], "<p>Dear you,</p><p>Our <b>spring</b> release</p>")
+        block = clean_block({**new_block("text"), "html": "Intro\n\n<ul><li>a</li><li>b</li></ul>\n\n<p>Done</p>"})
+        self.assertEqual(block["html"], "<p>Intro</p><ul><li>a</li><li>b</li></ul><p>Done</p>")
 
     def test_fields_escaped_in_mjml(self):
         b = default_blocks()
