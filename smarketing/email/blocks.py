@@ -15,7 +15,7 @@ URLs: a link is either an absolute http(s)/mailto URL (merge fields may appear a
 import re
 import secrets
 from dataclasses import dataclass, field
-from html import escape
+from html import escape, unescape
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -183,6 +183,22 @@ def clean_rich_text(raw: str) -> str:
         link_rel=None,
     )
     return re.sub(r"MRG(\d+)GRM", lambda m: tags[int(m.group(1))], cleaned).strip()
+
+
+def rich_text_for_editing(html: str) -> str:
+    """Stored rich text back into the typed form the textarea shows: paragraphs as blank lines, breaks as newlines.
+
+    clean_rich_text() turns it into the same HTML again, so saving a block unchanged changes nothing.
+    """
+    text = re.sub(r"<br\s*/?>", "\n", html or "")
+    text = re.sub(r"\s*</p>\s*", "\n\n", text)
+    text = re.sub(r"\s*<p>\s*", "\n\n", text)
+    text = re.sub(r"\s*(<(?:ul|ol|blockquote)\b)", r"\n\n\1", text)
+    text = re.sub(r"(</(?:ul|ol|blockquote)>)\s*", r"\1\n\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if "<" not in text:
+        text = unescape(text)  # plain typed text: show "&" rather than "&amp;" (escaped again on save)
+    return text
 
 
 def check_url(value: str, *, label: str) -> str:

@@ -6,7 +6,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.test import SimpleTestCase, TestCase
 
-from smarketing.email.blocks import block_errors, clean_block, default_blocks, new_block
+from smarketing.email.blocks import block_errors, clean_block, default_blocks, new_block, rich_text_for_editing
 from smarketing.email.merge import recipient_contexts, sample_context
 from smarketing.email.models import Brand
 from smarketing.email.rendering import CompiledEmail, compile_email
@@ -104,6 +104,18 @@ class BlocksTests(SimpleTestCase):
         self.assertEqual(block["html"], "<p>Dear you,</p><p>Our <b>spring</b> release</p>")
         block = clean_block({**new_block("text"), "html": "Intro\n\n<ul><li>a</li><li>b</li></ul>\n\n<p>Done</p>"})
         self.assertEqual(block["html"], "<p>Intro</p><ul><li>a</li><li>b</li></ul><p>Done</p>")
+
+    def test_rich_text_round_trip(self):
+        for typed in (
+            "One & two\nline\n\nThree",
+            "Intro\n\n<ul><li>a</li><li>b</li></ul>\n\nOur <b>spring</b> &amp; more",
+        ):
+            with self.subTest(typed=typed):
+                stored = clean_block({**new_block("text"), "html": typed})["html"]
+                self.assertEqual(rich_text_for_editing(stored), typed)
+                self.assertEqual(
+                    clean_block({**new_block("text"), "html": rich_text_for_editing(stored)})["html"], stored
+                )
 
     def test_fields_escaped_in_mjml(self):
         b = default_blocks()

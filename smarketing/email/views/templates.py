@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from smarketing.core.toasts import add_toast
 from smarketing.crm.models import Contact
 from smarketing.email import template_services as services
-from smarketing.email.blocks import TYPES, block_errors
+from smarketing.email.blocks import TYPES, block_errors, rich_text_for_editing
 from smarketing.email.merge import PICKER, sample_context
 from smarketing.email.models import Brand, EditorMode, EmailTemplate
 from smarketing.email.rendering import CompiledEmail
@@ -86,10 +86,14 @@ def _block_rows(template: EmailTemplate, errors: dict | None = None, values: dic
         kind = TYPES.get(block.get("type"))
         if kind is None:
             continue
+        posted = block.get("id") in values
         data = values.get(block.get("id"), block)
         fields = []
         for f in kind.fields:
-            fields.append({"spec": f, "value": data.get(f.name, ""), "id": f"{block['id']}-{f.name}"})
+            value = data.get(f.name, "")
+            if f.kind == "text" and not posted:
+                value = rich_text_for_editing(value)
+            fields.append({"spec": f, "value": value, "id": f"{block['id']}-{f.name}"})
         rows.append(
             {
                 "block": block,
