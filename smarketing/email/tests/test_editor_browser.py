@@ -27,6 +27,20 @@ def _save(page, block):
     page.wait_for_load_state("networkidle")
 
 
+AXE_URL = "/__axe__.js"
+
+
+def _axe_problems(page, base) -> list[str]:
+    """Serious and critical axe-core (WCAG 2.1 AA) violations on the current page."""
+    page.add_script_tag(url=base + AXE_URL)
+    violations = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.map(n => n.target.join(" "))})))"""
+    )
+    return [f"{v['id']} {v['nodes'][:5]}" for v in violations if v["impact"] in ("serious", "critical")]
+
+
 def _shot(page, name):
     os.makedirs(SCREENS, exist_ok=True)
     # caret="initial": hiding the caret leaves an empty style attribute on every input, which htmx then copies
@@ -36,7 +50,7 @@ def _shot(page, name):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page):
+def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page, axe_source):
     from smarketing.email.models import Brand, EmailTemplate
     from smarketing.testing import make_cast, make_company, make_contact
 
@@ -48,6 +62,7 @@ def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.route("**" + AXE_URL, lambda route: route.fulfill(path=axe_source, content_type="text/javascript"))
 
     _log_in(page, live_server, cast["mia"].email)
     page.goto(live_server.url + reverse("email:template_list"))
@@ -125,12 +140,18 @@ def test_marketer_builds_an_email_and_previews_it_as_a_contact(live_server, page
     page.click("button:has-text('Send a test to me')")
     expect(page.locator("#toasts")).to_contain_text("Sent a test to mia@example.com")
     _shot(page, "email_editor_preview_1280.png")
+    assert _axe_problems(page, live_server.url) == []
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + reverse("email:template_edit", args=[template.pk]))
     expect(page.locator("h1")).to_have_text("Spring launch")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "email_editor_390.png")
+    assert _axe_problems(page, live_server.url) == []
     page.goto(live_server.url + reverse("email:template_list"))
     _shot(page, "email_templates_390.png")
+    assert _axe_problems(page, live_server.url) == []
+    page.goto(live_server.url + reverse("email:brand_settings"))
+    _shot(page, "email_brand_390.png")
+    assert _axe_problems(page, live_server.url) == []
     assert errors == []
