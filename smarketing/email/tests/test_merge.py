@@ -164,3 +164,24 @@ class ContextTests(TestCase):
 
         ctx = recipient_contexts([self.bare.pk], campaign=FakeEmailCampaign())[self.bare.pk]
         self.assertEqual(ctx["campaign"], {"name": "Spring launch"})
+
+
+class ContextScaleTests(TestCase):
+    def test_two_thousand_recipients_in_two_queries(self):
+        import time
+
+        from smarketing.crm.models import Contact
+
+        company = make_company(name="Bulk Co")
+        Contact.objects.bulk_create(
+            Contact(email=f"bulk{i}@example.com", first_name=f"B{i}", company=company, custom={"plan": "Pro"})
+            for i in range(2000)
+        )
+        ids = list(Contact.objects.values_list("id", flat=True))
+        start = time.perf_counter()
+        with self.assertNumQueries(2):
+            contexts = recipient_contexts(ids)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        print(f"\nrecipient_contexts: {len(ids)} contacts in {elapsed_ms:.0f} ms")
+        self.assertEqual(len(contexts), 2000)
+        self.assertEqual(contexts[ids[0]]["company"]["name"], "Bulk Co")
