@@ -15,7 +15,7 @@ URLs: a link is either an absolute http(s)/mailto URL (merge fields may appear a
 import re
 import secrets
 from dataclasses import dataclass, field
-from html import escape
+from html import escape, unescape
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -27,6 +27,7 @@ MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 URL_FIELD_TAG = re.compile(r"^\{\{\s*(unsubscribe_url|preferences_url|tracking\.[a-z0-9_]+)\s*\}\}$")
 SAFE_URL_START = re.compile(r"^(https?://[^\s{}\"'<>]+|mailto:[^\s{}\"'<>]+)", re.I)
 
+BLOCK_START = re.compile(r"<\s*(p|ul|ol|blockquote)\b", re.I)
 TEXT_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "a", "blockquote"}
 TEXT_ATTRIBUTES = {"a": {"href", "title"}}
 
@@ -160,8 +161,12 @@ def clean_rich_text(raw: str) -> str:
     """The text block's limited rich text. Plain text (no tags) becomes paragraphs."""
     raw = (raw or "").strip()
     if raw and "<" not in raw:
-        paragraphs = [p.strip() for p in raw.replace("\r\n", "\n").split("\n\n") if p.strip()]
-        raw = "".join(f"<p>{escape(p, quote=False).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+        raw = escape(raw, quote=False)
+    if raw:
+        # Typed text (perhaps with <b>, a link or a list from the toolbar): blank lines separate paragraphs and
+        # single newlines are line breaks, except in chunks that already are a paragraph or a list.
+        chunks = [c.strip() for c in re.split(r"\n\s*\n", raw.replace("\r\n", "\n")) if c.strip()]
+        raw = "".join(c if BLOCK_START.match(c) else f"<p>{c.replace(chr(10), '<br>')}</p>" for c in chunks)
     # Merge tags are protected from nh3, which would entity-encode their quotes inside href attributes.
     tags: list[str] = []
 
@@ -178,6 +183,22 @@ def clean_rich_text(raw: str) -> str:
         link_rel=None,
     )
     return re.sub(r"MRG(\d+)GRM", lambda m: tags[int(m.group(1))], cleaned).strip()
+
+
+def rich_text_for_editing(html: str) -> str:
+    """Stored rich text back into the typed form the textarea shows: paragraphs as blank lines, breaks as newlines.
+
+    clean_rich_text() turns it into the same HTML again, so saving a block unchanged changes nothing.
+    """
+    text = re.sub(r"<br\s*/?>", "\n", html or "")
+    text = re.sub(r"\s*</p>\s*", "\n\n", text)
+    text = re.sub(r"\s*<p>\s*", "\n\n", text)
+    text = re.sub(r"\s*(<(?:ul|ol|blockquote)\b)", r"\n\n\1", text)
+    text = re.sub(r"(</(?:ul|ol|blockquote)>)\s*", r"\1\n\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if "<" not in text:
+        text = unescape(text)  # plain typed text: show "&" rather than "&amp;" (escaped again on save)
+    return text
 
 
 def check_url(value: str, *, label: str) -> str:

@@ -107,22 +107,35 @@ def _check_variable(var: Variable, where: str) -> None:
         raise ValidationError(f"{where}: {root} has no field “{lookups[1]}”. Known fields: {', '.join(allowed)}.")
 
 
-def _check_expression(expr: FilterExpression, where: str) -> None:
+def _check_literal(value: Any, where: str) -> None:
+    # Django marks string literals in a template as safe (never escaped), so `default:"<script>"` would reach the
+    # HTML as markup: a fallback is text, and markup characters in it are refused.
+    if isinstance(value, str) and any(c in value for c in "<>&"):
+        raise ValidationError(f"{where}: a fallback is plain text; it cannot contain <, > or &.")
+
+
+def _check_expression(expr: FilterExpression, where: str, *, output: bool = True) -> None:
     if isinstance(expr.var, Variable):
         _check_variable(expr.var, where)
+    elif output and expr.var is not None:
+        raise ValidationError(f"{where}: write plain text outside the braces; {{{{ … }}}} is for merge fields.")
+    else:
+        _check_literal(expr.var, where)
     for func, args in expr.filters:
         if getattr(func, "_filter_name", func.__name__) not in ALLOWED_FILTERS:  # pragma: no cover - parser refuses
             raise ValidationError(f"{where}: the filter {func.__name__} is not allowed.")
         for is_var, arg in args:
             if is_var:
                 _check_variable(arg, where)
+            else:
+                _check_literal(arg, where)
 
 
 def _check_condition(cond: Any, where: str) -> None:
     if cond is None:  # {% else %}
         return
     if isinstance(cond, Literal) or hasattr(cond, "value") and isinstance(cond.value, FilterExpression):
-        _check_expression(cond.value, where)
+        _check_expression(cond.value, where, output=False)
         return
     if isinstance(cond, TokenBase):
         for part in (getattr(cond, "first", None), getattr(cond, "second", None)):

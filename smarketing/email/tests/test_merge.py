@@ -64,6 +64,10 @@ class SandboxTests(SimpleTestCase):
             "{% if settings.DEBUG %}x{% endif %}": "not a merge field",
             "{% if not contact.__dict__ %}x{% endif %}": "underscore",
             "{% if contact.first_name %}never closed": "missing its {% endif %}",
+            # Literals are never escaped by Django: markup in them is refused.
+            '{{ "<script>alert(1)</script>" }}': "plain text outside the braces",
+            '{{ contact.first_name|default:"<script>alert(1)</script>" }}': "cannot contain <, > or &",
+            '{{ contact.first_name|date:"<b>" }}': "cannot contain <, > or &",
         }
         for source, message in refused.items():
             with self.subTest(source=source), self.assertRaises(ValidationError) as caught:
@@ -160,3 +164,24 @@ class ContextTests(TestCase):
 
         ctx = recipient_contexts([self.bare.pk], campaign=FakeEmailCampaign())[self.bare.pk]
         self.assertEqual(ctx["campaign"], {"name": "Spring launch"})
+
+
+class ContextScaleTests(TestCase):
+    def test_two_thousand_recipients_in_two_queries(self):
+        import time
+
+        from smarketing.crm.models import Contact
+
+        company = make_company(name="Bulk Co")
+        Contact.objects.bulk_create(
+            Contact(email=f"bulk{i}@example.com", first_name=f"B{i}", company=company, custom={"plan": "Pro"})
+            for i in range(2000)
+        )
+        ids = list(Contact.objects.values_list("id", flat=True))
+        start = time.perf_counter()
+        with self.assertNumQueries(2):
+            contexts = recipient_contexts(ids)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        print(f"\nrecipient_contexts: {len(ids)} contacts in {elapsed_ms:.0f} ms")
+        self.assertEqual(len(contexts), 2000)
+        self.assertEqual(contexts[ids[0]]["company"]["name"], "Bulk Co")

@@ -187,6 +187,9 @@ class TemplateViewTests(TestCase):
         self.assertContains(response, "zed.quinn@example.com")
         self.assertContains(response, f"?contact={self.contact.pk}")
         self.assertContains(response, "Zed&lt;script&gt;")
+        # Without JavaScript: the search is a GET of the editor, the matches are links to it.
+        page = self.client.get(self.url("template_edit", self.template.pk) + "?q=zed")
+        self.assertContains(page, f'href="{self.url("template_edit", self.template.pk)}?contact={self.contact.pk}"')
         nobody = self.client.get(self.url("template_contacts") + f"?q=nobody&template={self.template.pk}")
         self.assertContains(nobody, "No contact starts with")
 

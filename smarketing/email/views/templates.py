@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from smarketing.core.toasts import add_toast
 from smarketing.crm.models import Contact
 from smarketing.email import template_services as services
-from smarketing.email.blocks import TYPES, block_errors
+from smarketing.email.blocks import TYPES, block_errors, rich_text_for_editing
 from smarketing.email.merge import PICKER, sample_context
 from smarketing.email.models import Brand, EditorMode, EmailTemplate
 from smarketing.email.rendering import CompiledEmail
@@ -86,10 +86,14 @@ def _block_rows(template: EmailTemplate, errors: dict | None = None, values: dic
         kind = TYPES.get(block.get("type"))
         if kind is None:
             continue
+        posted = block.get("id") in values
         data = values.get(block.get("id"), block)
         fields = []
         for f in kind.fields:
-            fields.append({"spec": f, "value": data.get(f.name, ""), "id": f"{block['id']}-{f.name}"})
+            value = data.get(f.name, "")
+            if f.kind == "text" and not posted:
+                value = rich_text_for_editing(value)
+            fields.append({"spec": f, "value": value, "id": f"{block['id']}-{f.name}"})
         rows.append(
             {
                 "block": block,
@@ -132,7 +136,21 @@ def _preview_summary(template: EmailTemplate, contact) -> dict:
 @require_GET
 def template_edit(request, pk):
     template = _template(request, pk)
-    return render(request, "email/template_edit.html", _editor_context(request, template))
+    q = (request.GET.get("q") or "").strip().lower()[:100]
+    # Without JavaScript the "Preview as" search is a plain GET of this page: show the matches as links.
+    extra = {"q": q, "contacts": _matching_contacts(q), "template_pk": template.pk} if q else {}
+    return render(request, "email/template_edit.html", _editor_context(request, template, **extra))
+
+
+def _matching_contacts(q: str) -> list:
+    """A prefix of the name or email, served by their indexes; eight at most."""
+    if len(q) < 2:
+        return []
+    return list(
+        Contact.objects.filter(Q(name_key__startswith=q) | Q(last_key__startswith=q) | Q(email__startswith=q))
+        .only("id", "first_name", "last_name", "email")
+        .order_by("name_key", "id")[:8]
+    )
 
 
 def _blocks_response(request, template, *, status=200, errors=None, values=None, toast=""):
@@ -299,13 +317,7 @@ def preview_contacts(request):
     services.require_view_templates(request.user)
     q = (request.GET.get("q") or "").strip().lower()[:100]
     pk = request.GET.get("template", "")
-    contacts = []
-    if len(q) >= 2 and pk.isdigit():
-        contacts = list(
-            Contact.objects.filter(Q(name_key__startswith=q) | Q(last_key__startswith=q) | Q(email__startswith=q))
-            .only("id", "first_name", "last_name", "email")
-            .order_by("name_key", "id")[:8]
-        )
+    contacts = _matching_contacts(q) if pk.isdigit() else []
     return render(
         request,
         "email/template_contacts.html",

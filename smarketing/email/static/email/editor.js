@@ -24,6 +24,27 @@
     field.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // The text block's toolbar: wraps the selection in the few tags the block allows (the server cleans it anyway).
+  function wrap(area, kind) {
+    var start = area.selectionStart, end = area.selectionEnd;
+    var selected = area.value.slice(start, end);
+    var out;
+    if (kind === "link") {
+      var url = window.prompt("Link address (https://…)", "https://");
+      if (!url) return;
+      out = '<a href="' + url.replace(/"/g, "%22") + '">' + (selected || url) + "</a>";
+    } else if (kind === "list") {
+      var items = (selected || "Item").split(/\n/).filter(function (l) { return l.trim(); });
+      out = "<ul>" + items.map(function (l) { return "<li>" + l.trim() + "</li>"; }).join("") + "</ul>";
+    } else {
+      out = "<" + kind + ">" + (selected || "text") + "</" + kind + ">";
+    }
+    area.value = area.value.slice(0, start) + out + area.value.slice(end);
+    area.focus();
+    area.setSelectionRange(start, start + out.length);
+    announce(kind === "b" ? "Bold" : kind === "i" ? "Italic" : kind === "link" ? "Link added" : "List added");
+  }
+
   function applyWidth() {
     var wrap = document.querySelector("[data-preview-wrap]");
     if (wrap) wrap.classList.toggle("phone", phone);
@@ -44,6 +65,12 @@
       } else {
         announce("Click in a text field first, then pick a merge field.");
       }
+      return;
+    }
+    var format = e.target.closest("[data-format]");
+    if (format) {
+      var area = document.getElementById(format.getAttribute("data-for"));
+      if (area && !area.disabled) wrap(area, format.getAttribute("data-format"));
       return;
     }
     var width = e.target.closest("[data-preview-width]");
