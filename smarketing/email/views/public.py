@@ -107,7 +107,9 @@ def _public_page(request, card: str, context: dict | None = None, status: int = 
     response = render(request, "email/public/page.html", context, status=status)
     response["Cache-Control"] = NO_STORE
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to the sites the page links to
+    # The token must not leak to other sites; same-origin (not no-referrer) keeps the form's Origin header, which
+    # the CSRF check of the preference form needs.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
