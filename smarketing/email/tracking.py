@@ -37,6 +37,10 @@ from smarketing.timeline.services import record_touches
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+# Processed hits are evidence for a while (machine-detection audits, a reprocessing after a bug), then only the
+# counters and touchpoints they produced are kept.
+HIT_RETENTION = timedelta(days=90)
+PRUNE_BATCH = 10_000
 HOLD_BACK = timedelta(seconds=2)
 CLICK_TOO_SOON = timedelta(seconds=2)
 BURST_WINDOW = timedelta(seconds=1)
@@ -281,3 +285,20 @@ def process_tracking_hits() -> int:
     if done:
         logger.info("processed %d tracking hits", done)
     return done
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def prune_tracking_hits() -> int:
+    """Delete processed hits older than HIT_RETENTION, a bounded batch at a time (short transactions)."""
+    cutoff = timezone.now() - HIT_RETENTION
+    deleted = 0
+    while True:
+        ids = list(
+            TrackingHit.objects.filter(processed=True, at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:PRUNE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += TrackingHit.objects.filter(id__in=ids).delete()[0]

@@ -1,10 +1,12 @@
 """The pixel and the click redirect (through HTTP), and the job that turns their hits into facts."""
 
+import threading
 from datetime import timedelta
-from unittest import mock
+from unittest import mock, skipUnless
 
 from django.core.cache import cache
-from django.test import TestCase, override_settings
+from django.db import connection
+from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 
 from smarketing.core.models import Event
@@ -243,3 +245,48 @@ class ProcessorTests(TestCase):
         self.assertIn("smarketing.email.tracking.process_tracking_hits", discover())
         self.hit("open", timedelta(minutes=5))
         self.assertEqual(tracking.process_tracking_hits.call(), 1)
+
+    def test_old_processed_hits_are_pruned(self):
+        old = self.hit("open", -tracking.HIT_RETENTION - timedelta(days=1))
+        TrackingHit.objects.filter(pk=old.pk).update(at=timezone.now() - tracking.HIT_RETENTION - timedelta(days=1))
+        unprocessed = self.hit("open", timedelta(minutes=1))
+        TrackingHit.objects.filter(pk=unprocessed.pk).update(at=old.at)
+        TrackingHit.objects.filter(pk=old.pk).update(processed=True)
+        recent = self.hit("open", timedelta(minutes=5))
+        TrackingHit.objects.filter(pk=recent.pk).update(processed=True)
+        self.assertEqual(tracking.prune_tracking_hits.call(), 1)
+        self.assertEqual(set(TrackingHit.objects.values_list("id", flat=True)), {unprocessed.pk, recent.pk})
+
+
+@skipUnless(connection.vendor == "postgresql", "concurrent claims need PostgreSQL's row locks")
+class ConcurrentProcessorTests(TransactionTestCase):
+    def test_two_processors_at_once_count_every_hit_once(self):
+        ec = make_email_campaign()
+        sent_at = timezone.now() - timedelta(hours=1)
+        sends = [make_send(ec, sent_at=sent_at) for _ in range(40)]
+        TrackingHit.objects.bulk_create(
+            [
+                TrackingHit(send=s, kind="open", at=sent_at + timedelta(minutes=1 + i), user_agent=BROWSER)
+                for s in sends
+                for i in range(10)
+            ]
+        )
+        errors = []
+
+        def run():
+            try:
+                tracking.process_pending(limit=25)
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertFalse(TrackingHit.objects.filter(processed=False).exists())
+        self.assertEqual(sum(EmailSend.objects.values_list("opens", flat=True)), 400)
+        self.assertEqual(Touchpoint.objects.filter(kind=kinds.EMAIL_OPENED).count(), 40)
