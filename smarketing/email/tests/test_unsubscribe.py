@@ -69,6 +69,12 @@ class OneClickTests(TestCase):
         self.assertIsNone(EmailSend.objects.get(pk=self.send.pk).unsubscribed_at)
         self.assertFalse(Touchpoint.objects.filter(kind=kinds.UNSUBSCRIBED).exists())
 
+    def test_a_post_without_the_one_click_body_changes_nothing(self):
+        response = self.client.post(unsubscribe_path(self.send), {"something": "else"})
+        self.assertContains(response, "Unsubscribe?")
+        self.assertEqual(suppression.suppressed([self.send.email]), {})
+        self.assertFalse(Touchpoint.objects.filter(kind=kinds.UNSUBSCRIBED).exists())
+
     def test_the_confirmation_button_unsubscribes(self):
         response = self.client.post(unsubscribe_path(self.send), {"List-Unsubscribe": "One-Click", "confirm": "1"})
         self.assertContains(response, "You are unsubscribed")

@@ -188,11 +188,12 @@ def unsubscribe(request, signed: str):
         "sender_name": _sender_name(send),
         "preferences_url": links.PREFERENCES_PATH.format(signed),
     }
-    if request.method == "POST":
-        one_click = request.POST.get("List-Unsubscribe") == "One-Click" and not request.POST.get("confirm")
-        preferences.unsubscribe(send, one_click=one_click)
+    # RFC 8058's body, which the confirmation button sends too; any other POST (a scanner, a stray form) only
+    # shows the confirmation.
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        preferences.unsubscribe(send, one_click=not request.POST.get("confirm"))
         return _public_page(request, "unsubscribed", context)
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     return _public_page(request, "unsubscribe", context)
 
