@@ -85,10 +85,10 @@ def machine_reason(hit: dict, sent_at, burst_links: set) -> str:
     return ""
 
 
-def _claim(limit: int, now) -> list[dict]:
-    """The oldest unprocessed hits old enough to judge, locked for this transaction and marked processed."""
+def _claim(limit: int, cutoff) -> list[dict]:
+    """The oldest unprocessed hits recorded by `cutoff`, locked for this transaction and marked processed."""
     hits = list(
-        TrackingHit.objects.filter(processed=False, at__lte=now - HOLD_BACK)
+        TrackingHit.objects.filter(processed=False, at__lte=cutoff)
         .order_by("id")
         .select_for_update(skip_locked=True)
         .values("id", "send_id", "kind", "link_id", "at", "user_agent", "ip", "machine")[:limit]
@@ -116,22 +116,22 @@ def _bursts(click_hits: list[dict]) -> dict[int, set]:
     }
 
 
-def process_batch(limit: int = BATCH_SIZE) -> int:
-    """Process up to `limit` pending hits in one transaction; returns how many."""
+def process_batch(limit: int = BATCH_SIZE, *, hold_back: timedelta = HOLD_BACK) -> int:
+    """Process up to `limit` pending hits in one transaction; returns how many. `hold_back`: how old a hit must be
+    (tests and demos that want their clicks counted at once pass timedelta(0))."""
     with transaction.atomic():
-        now = timezone.now()
-        hits = _claim(limit, now)
+        hits = _claim(limit, timezone.now() - hold_back)
         if not hits:
             return 0
         _apply(hits)
     return len(hits)
 
 
-def process_pending(limit: int = BATCH_SIZE, max_batches: int = 1000) -> int:
+def process_pending(limit: int = BATCH_SIZE, max_batches: int = 1000, *, hold_back: timedelta = HOLD_BACK) -> int:
     """Process every pending hit, batch after batch; returns how many."""
     total = 0
     for _ in range(max_batches):
-        done = process_batch(limit)
+        done = process_batch(limit, hold_back=hold_back)
         total += done
         if done < limit:
             break

@@ -214,6 +214,8 @@ class ProcessorTests(TestCase):
         self.assertEqual(tracking.process_pending(), 0)
         TrackingHit.objects.update(at=timezone.now() - tracking.HOLD_BACK - timedelta(seconds=1))
         self.assertEqual(tracking.process_pending(), 1)
+        TrackingHit.objects.create(send=self.send, kind="open", user_agent=BROWSER)
+        self.assertEqual(tracking.process_pending(hold_back=timedelta(0)), 1)  # a test or demo that cannot wait
 
     def test_a_crash_in_a_batch_loses_nothing_and_counts_nothing_twice(self):
         self.hit("open", timedelta(minutes=5))
