@@ -7,7 +7,7 @@ which are machines, add to the counters of the sends and links, write the touche
 mark the hits processed. A crash anywhere rolls the whole batch back and the next run replays it: nothing is
 lost and nothing counted twice.
 
-Machines, kept out of the human counts (docs/email-marketing.md explains the figures):
+Machines, kept out of the human counts (docs/email-tracking.md explains them to marketers):
 - Apple Mail Privacy Protection fetches every image when mail arrives, from Apple's 17.0.0.0/8 network with the
   bare user agent "Mozilla/5.0";
 - link scanners (Microsoft Defender Safe Links, Mimecast, Proofpoint, Barracuda...) follow every link at
