@@ -45,7 +45,8 @@ def send_payload(send: EmailSend, **extra) -> dict:
 
 def set_consent(contact: Contact, status: str, source: str) -> bool:
     """Change the contact's consent through the CRM service; False when it already had this status."""
-    current = Contact.objects.filter(pk=contact.pk).values_list("consent_status", flat=True).first()
+    # Locked: two unsubscribes at once (the provider's one-click and the person's button) change it once.
+    current = Contact.objects.select_for_update().filter(pk=contact.pk).values_list("consent_status", flat=True).first()
     if current is None or current == status:
         return False
     data = {"consent_status": status, "consent_source": source[:200], "consent_at": timezone.now()}

@@ -7,7 +7,7 @@ which are machines, add to the counters of the sends and links, write the touche
 mark the hits processed. A crash anywhere rolls the whole batch back and the next run replays it: nothing is
 lost and nothing counted twice.
 
-Machines, kept out of the human counts (docs/email-marketing.md explains the figures):
+Machines, kept out of the human counts (docs/email-tracking.md explains them to marketers):
 - Apple Mail Privacy Protection fetches every image when mail arrives, from Apple's 17.0.0.0/8 network with the
   bare user agent "Mozilla/5.0";
 - link scanners (Microsoft Defender Safe Links, Mimecast, Proofpoint, Barracuda...) follow every link at
@@ -37,6 +37,10 @@ from smarketing.timeline.services import record_touches
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+# Processed hits are evidence for a while (machine-detection audits, a reprocessing after a bug), then only the
+# counters and touchpoints they produced are kept.
+HIT_RETENTION = timedelta(days=90)
+PRUNE_BATCH = 10_000
 HOLD_BACK = timedelta(seconds=2)
 CLICK_TOO_SOON = timedelta(seconds=2)
 BURST_WINDOW = timedelta(seconds=1)
@@ -81,10 +85,10 @@ def machine_reason(hit: dict, sent_at, burst_links: set) -> str:
     return ""
 
 
-def _claim(limit: int, now) -> list[dict]:
-    """The oldest unprocessed hits old enough to judge, locked for this transaction and marked processed."""
+def _claim(limit: int, cutoff) -> list[dict]:
+    """The oldest unprocessed hits recorded by `cutoff`, locked for this transaction and marked processed."""
     hits = list(
-        TrackingHit.objects.filter(processed=False, at__lte=now - HOLD_BACK)
+        TrackingHit.objects.filter(processed=False, at__lte=cutoff)
         .order_by("id")
         .select_for_update(skip_locked=True)
         .values("id", "send_id", "kind", "link_id", "at", "user_agent", "ip", "machine")[:limit]
@@ -112,22 +116,22 @@ def _bursts(click_hits: list[dict]) -> dict[int, set]:
     }
 
 
-def process_batch(limit: int = BATCH_SIZE) -> int:
-    """Process up to `limit` pending hits in one transaction; returns how many."""
+def process_batch(limit: int = BATCH_SIZE, *, hold_back: timedelta = HOLD_BACK) -> int:
+    """Process up to `limit` pending hits in one transaction; returns how many. `hold_back`: how old a hit must be
+    (tests and demos that want their clicks counted at once pass timedelta(0))."""
     with transaction.atomic():
-        now = timezone.now()
-        hits = _claim(limit, now)
+        hits = _claim(limit, timezone.now() - hold_back)
         if not hits:
             return 0
         _apply(hits)
     return len(hits)
 
 
-def process_pending(limit: int = BATCH_SIZE, max_batches: int = 1000) -> int:
+def process_pending(limit: int = BATCH_SIZE, max_batches: int = 1000, *, hold_back: timedelta = HOLD_BACK) -> int:
     """Process every pending hit, batch after batch; returns how many."""
     total = 0
     for _ in range(max_batches):
-        done = process_batch(limit)
+        done = process_batch(limit, hold_back=hold_back)
         total += done
         if done < limit:
             break
@@ -281,3 +285,20 @@ def process_tracking_hits() -> int:
     if done:
         logger.info("processed %d tracking hits", done)
     return done
+
+
+@periodic(every=timedelta(hours=1))
+@task()
+def prune_tracking_hits() -> int:
+    """Delete processed hits older than HIT_RETENTION, a bounded batch at a time (short transactions)."""
+    cutoff = timezone.now() - HIT_RETENTION
+    deleted = 0
+    while True:
+        ids = list(
+            TrackingHit.objects.filter(processed=True, at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:PRUNE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += TrackingHit.objects.filter(id__in=ids).delete()[0]

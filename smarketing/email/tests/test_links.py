@@ -126,3 +126,36 @@ class TrackingContextTests(TestCase):
         headers = links.list_unsubscribe_headers(token)
         self.assertEqual(headers["List-Unsubscribe"], f"<https://mail.example.com/e/u/{tokens.sign(token)}>")
         self.assertEqual(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+
+
+@override_settings(SMARKETING_BASE_URL="https://mail.example.com")
+class WithTheRealRendererTests(TestCase):
+    """freeze_links on what email/rendering.py produces (MJML, inlined CSS, html2text), rendered by the sandbox."""
+
+    def test_a_block_email_is_tracked_end_to_end(self):
+        from smarketing.email import blocks, merge, rendering
+
+        button = blocks.new_block("button")
+        button.update(href="https://shop.example.com/offer?a=1&b=2", label="Get the offer")
+        compiled_html, compiled_text = rendering.compile_email(
+            mode="blocks", blocks=[blocks.new_block("header"), button, blocks.new_block("footer")]
+        )
+        ec = make_email_campaign("Offer")
+        html, text = links.freeze_links(ec, compiled_html, compiled_text)
+        link = EmailLink.objects.get(campaign=ec, url__startswith="https://shop.example.com/offer?a=1&b=2")
+        self.assertEqual(link.label, "Get the offer")
+
+        token = tokens.new_send_token()
+        positions = EmailLink.objects.filter(campaign=ec).values_list("position", flat=True)
+        context = {"contact": {"first_name": "Ann"}, **links.tracking_context(token, positions)}
+        out_html = merge.compile_merge(html, html=True).render(context)
+        out_text = merge.compile_merge(text, html=False).render(context)
+        signed = tokens.sign(token)
+        click = f"https://mail.example.com/e/c/{signed}/{link.position}"
+        self.assertIn(f'href="{click}"', out_html)
+        self.assertIn(click, out_text)
+        self.assertIn(f"https://mail.example.com/e/o/{signed}.gif", out_html)
+        self.assertIn(f"https://mail.example.com/e/u/{signed}", out_html)
+        self.assertNotIn("shop.example.com", out_html)
+        self.assertNotIn("shop.example.com", out_text)
+        self.assertNotIn("{{", out_html)

@@ -95,5 +95,6 @@ class PreferenceCenterTests(TestCase):
         )
 
     def test_a_tampered_token_is_the_friendly_page(self):
-        response = self.client.get("/e/p/" + tokens.sign(self.send.token)[:-1] + "Z")
+        signed = tokens.sign(self.send.token)
+        response = self.client.get("/e/p/" + signed[:-1] + ("Z" if signed[-1] != "Z" else "Y"))
         self.assertContains(response, "This link does not work", status_code=404)

@@ -107,7 +107,9 @@ def _public_page(request, card: str, context: dict | None = None, status: int = 
     response = render(request, "email/public/page.html", context, status=status)
     response["Cache-Control"] = NO_STORE
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to the sites the page links to
+    # The token must not leak to other sites; same-origin (not no-referrer) keeps the form's Origin header, which
+    # the CSRF check of the preference form needs.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -186,11 +188,12 @@ def unsubscribe(request, signed: str):
         "sender_name": _sender_name(send),
         "preferences_url": links.PREFERENCES_PATH.format(signed),
     }
-    if request.method == "POST":
-        one_click = request.POST.get("List-Unsubscribe") == "One-Click" and not request.POST.get("confirm")
-        preferences.unsubscribe(send, one_click=one_click)
+    # RFC 8058's body, which the confirmation button sends too; any other POST (a scanner, a stray form) only
+    # shows the confirmation.
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        preferences.unsubscribe(send, one_click=not request.POST.get("confirm"))
         return _public_page(request, "unsubscribed", context)
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     return _public_page(request, "unsubscribe", context)
 
