@@ -27,6 +27,7 @@ MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 URL_FIELD_TAG = re.compile(r"^\{\{\s*(unsubscribe_url|preferences_url|tracking\.[a-z0-9_]+)\s*\}\}$")
 SAFE_URL_START = re.compile(r"^(https?://[^\s{}\"'<>]+|mailto:[^\s{}\"'<>]+)", re.I)
 
+BLOCK_TAG = re.compile(r"<\s*(p|ul|ol|li|br|blockquote)\b", re.I)
 TEXT_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "a", "blockquote"}
 TEXT_ATTRIBUTES = {"a": {"href", "title"}}
 
@@ -159,9 +160,13 @@ def default_blocks() -> list[dict]:
 def clean_rich_text(raw: str) -> str:
     """The text block's limited rich text. Plain text (no tags) becomes paragraphs."""
     raw = (raw or "").strip()
-    if raw and "<" not in raw:
+    if raw and not BLOCK_TAG.search(raw):
+        # Typed text (perhaps with <b> or a link): blank lines are paragraphs, single newlines line breaks.
         paragraphs = [p.strip() for p in raw.replace("\r\n", "\n").split("\n\n") if p.strip()]
-        raw = "".join(f"<p>{escape(p, quote=False).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+        if "<" in raw:
+            raw = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+        else:
+            raw = "".join(f"<p>{escape(p, quote=False).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     # Merge tags are protected from nh3, which would entity-encode their quotes inside href attributes.
     tags: list[str] = []
 

@@ -80,6 +80,9 @@ class EmailTemplateApiTests(EmailApiTestCase):
     def test_read_only_users_and_read_tokens_cannot_write(self):
         body = {"name": "X", "subject": "Hi", "blocks": default_blocks()}
         self.assertProblem(self.post("/api/v1/email-templates", body, token=self.tokens["rory"]), 403)
+        # Emails speak for the company: sales reads them, marketing, managers and admins write them.
+        self.assertProblem(self.post("/api/v1/email-templates", body, token=self.tokens["bob"]), 403)
+        self.assertEqual(self.post("/api/v1/email-templates", body, token=self.tokens["carol"]).status_code, 201)
         self.assertProblem(self.post("/api/v1/email-templates", body, token=self.read_token), 403)
         self.assertEqual(self.get("/api/v1/email-templates", token=self.read_token).status_code, 200)
 

@@ -4,10 +4,10 @@ import re
 import time
 
 from django.core.exceptions import ValidationError
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, TestCase
 
 from smarketing.email.blocks import block_errors, clean_block, default_blocks, new_block
-from smarketing.email.merge import sample_context
+from smarketing.email.merge import recipient_contexts, sample_context
 from smarketing.email.models import Brand
 from smarketing.email.rendering import CompiledEmail, compile_email
 
@@ -100,6 +100,8 @@ class BlocksTests(SimpleTestCase):
     def test_plain_text_becomes_paragraphs(self):
         block = clean_block({**new_block("text"), "html": "One & two\nline\n\nThree"})
         self.assertEqual(block["html"], "<p>One &amp; two<br>line</p><p>Three</p>")
+        block = clean_block({**new_block("text"), "html": "Dear you,\n\nOur <b>spring</b> <script>x</script>release"})
+        self.assertEqual(block["html"], "<p>Dear you,</p><p>Our <b>spring</b> release</p>")
 
     def test_fields_escaped_in_mjml(self):
         b = default_blocks()
@@ -225,3 +227,43 @@ class RenderSpeedTests(SimpleTestCase):
         per_render_ms = (time.perf_counter() - start) * 1000 / len(contexts)
         print(f"\nCompiledEmail.render: {per_render_ms:.3f} ms per recipient (10,000 contexts)")
         self.assertLess(per_render_ms, 5)  # aim < 1 ms; a loose bound so a busy CI machine does not flake
+
+
+class FromCampaignTests(TestCase):
+    """CompiledEmail.from_campaign with real rows: the frozen parts when present, else the template now."""
+
+    @classmethod
+    def setUpTestData(cls):
+        from smarketing.campaigns.models import Campaign
+        from smarketing.email.models import EmailCampaign, EmailTemplate
+        from smarketing.testing import make_contact
+
+        Brand.objects.create(pk=1, company_name="Acme")
+        cls.template = EmailTemplate.objects.create(name="T", blocks=blocks())
+        campaign = Campaign.objects.create(name="Spring launch", channel="email")
+        cls.ec = EmailCampaign.objects.create(
+            campaign=campaign,
+            template=cls.template,
+            subject="A {{ campaign.name }}",
+            subject_b="B {{ contact.first_name }}",
+        )
+        cls.contact = make_contact(first_name="Grace", email="grace@example.com")
+
+    def test_compiles_the_template_when_nothing_is_frozen(self):
+        email = CompiledEmail.from_campaign(self.ec)
+        ctx = {
+            **recipient_contexts([self.contact.pk], campaign=self.ec)[self.contact.pk],
+            "unsubscribe_url": "https://u",
+        }
+        self.assertEqual(email.render(ctx).subject, "A Spring launch")
+        self.assertEqual(email.render(ctx, variant="b").subject, "B Grace")
+        self.assertIn("Grace", email.render(ctx).html)
+        self.assertIn("[Unsubscribe](https://u)", email.render(ctx).text)
+
+    def test_frozen_parts_win(self):
+        self.ec.html = '<p>Frozen {{ contact.first_name }}</p><a href="{{ unsubscribe_url }}">u</a>'
+        self.ec.text = "Frozen text {{ contact.first_name }}"
+        email = CompiledEmail.from_campaign(self.ec)
+        out = email.render({"contact": {"first_name": "Grace"}})
+        self.assertIn("Frozen Grace", out.html)
+        self.assertEqual(out.text, "Frozen text Grace")
