@@ -15,6 +15,9 @@ SECRET_KEY = secret_key(DATA_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where recipients reach the tracking pixel, click redirect, unsubscribe and preference pages of marketing mail
+# (/e/...); defaults to SITE_URL. Must be HTTPS in production: Gmail and Yahoo require an HTTPS List-Unsubscribe.
+SMARKETING_BASE_URL = env_str("SMARKETING_BASE_URL", SITE_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -197,6 +200,10 @@ MAIL_VIEWER = env_bool("MAIL_VIEWER", False)
 # Email campaigns (smarketing/email/sending.py): sends claimed per round, sender jobs started per campaign.
 EMAIL_SEND_BATCH = env_int("EMAIL_SEND_BATCH", 200, minimum=1)
 EMAIL_SENDERS_PER_CAMPAIGN = env_int("EMAIL_SENDERS_PER_CAMPAIGN", 2, minimum=1)
+
+# The public tracking endpoints (email/views/public.py): hits per minute per client address before they answer
+# 429 (counted in the cache, CACHES below: per process unless CACHE_REDIS_URL is set).
+EMAIL_TRACKING_RATE_PER_MINUTE = env_int("EMAIL_TRACKING_RATE_PER_MINUTE", 1200, minimum=1)
 
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.

@@ -5,3 +5,10 @@ class EmailConfig(AppConfig):
     name = "smarketing.email"
     label = "email"
     verbose_name = "Email marketing"
+
+    def ready(self):
+        from smarketing.email import bounces, tracking  # noqa: F401 - tracking registers its periodic job
+        from smarketing.mail.feedback import register_handler
+
+        # Bounces and complaints (recorded by mail) marked on the send they answer, on the contact's timeline.
+        register_handler(bounces.on_feedback_notice)

@@ -10,6 +10,8 @@ declare_events(
         "email.bounced": "Marketing email bounced",
         "email.unsubscribed": "Contact unsubscribed",
         "email.complained": "Marketing email marked as spam",
+        "email.preferences_changed": "Email preferences changed",
+        "email.resubscribed": "Contact subscribed again to marketing email",
         "campaign.sending": "Email campaign started sending",
         "campaign.sent": "Email campaign finished sending",
     }
