@@ -141,6 +141,11 @@ class CampaignApiTests(EmailApiTestCase):
         again = self.post(f"/api/v1/campaigns/{pk}/send", token=self.token())
         self.assertEqual((again.status_code, again.json()["status"]), (200, "sending"))
         self.assertEqual(EmailSend.objects.filter(campaign_id=pk).count(), 3)
+        # The click map draws its badges on the email as frozen by links.freeze_links (tracked hrefs).
+        self.client.force_login(self.cast["mia"])
+        clickmap = self.client.get(f"/email/campaigns/{pk}/report/email/").content.decode()
+        self.assertRegex(clickmap, r"0 · –</span>\s*Read more")  # the default button, no click yet
+        self.assertNotIn("{{", clickmap)
         # A campaign that started is frozen.
         self.assertProblem(self.patch(f"/api/v1/campaigns/{pk}", {"subject": "Changed"}, token=self.token()), 400)
 
