@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Least, TruncHour
+from django.utils import timezone
 
 from smarketing.crm.models import Deal, DealStatus, LifecycleChange, LifecycleStage
 from smarketing.email.models import EmailCampaign, EmailLink, EmailSend, SendStatus
@@ -351,8 +352,6 @@ class CampaignReport(Metric[CampaignReportResult]):
     # -- the result ---------------------------------------------------------------------------------------
 
     def compute(self) -> CampaignReportResult:
-        from django.utils import timezone
-
         started_at = (
             EmailCampaign.objects.filter(pk=self.email_campaign_id).values_list("started_at", flat=True).first()
         )
