@@ -15,11 +15,10 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from smarketing.accounts.access import require_write
 from smarketing.api.views.base import ApiViewSet
 from smarketing.core.audit import record_audit
 from smarketing.core.models import Origin
-from smarketing.email import services
+from smarketing.email import services, template_services
 from smarketing.email.api.filters import CampaignFilter, EmailTemplateFilter
 from smarketing.email.api.serializers import (
     EMAIL_CAMPAIGN_PREFETCH,
@@ -28,7 +27,8 @@ from smarketing.email.api.serializers import (
     CampaignUpdateSerializer,
     EmailTemplateSerializer,
 )
-from smarketing.email.models import EmailCampaign, EmailTemplate
+from smarketing.email.blocks import clean_blocks
+from smarketing.email.models import EditorMode, EmailCampaign, EmailTemplate
 
 
 @extend_schema_view(
@@ -55,32 +55,64 @@ class EmailTemplateViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     ordering_fields = {"updated_at": "updated_at", "name": "name"}
 
-    # Templates are content, not records with owners: anyone who may write may edit them (as in the editor).
-    @transaction.atomic
+    # Writes go through email/template_services.py (its permissions: marketing, managers and admins; its audit).
     def perform_create(self, serializer):
-        require_write(self.request.user)
-        template = serializer.save(owner=self.request.user)
-        record_audit(
-            actor=self.request.user, action="create", obj=template, origin=Origin.API, object_repr=template.name
-        )
+        data = serializer.validated_data
+        with transaction.atomic():
+            template = template_services.create_template(
+                self.request.user,
+                name=data["name"],
+                subject=data.get("subject", ""),
+                preheader=data.get("preheader", ""),
+                origin=Origin.API,
+            )
+            serializer.instance = self._apply_content(template, data)
 
-    @transaction.atomic
     def perform_update(self, serializer):
-        require_write(self.request.user)
-        before = {name: getattr(serializer.instance, name) for name in serializer.validated_data}
-        template = serializer.save(updated_at=timezone.now())
-        changes = {k: (v, getattr(template, k)) for k, v in before.items() if v != getattr(template, k)}
-        if changes:
-            record_audit(actor=self.request.user, action="update", obj=template, changes=changes, origin=Origin.API)
+        template, data = serializer.instance, serializer.validated_data
+        template_services.require_edit_templates(self.request.user)
+        with transaction.atomic():
+            if {"name", "subject", "preheader"} & set(data):
+                template = template_services.update_settings(
+                    self.request.user,
+                    template,
+                    name=data.get("name", template.name),
+                    subject=data.get("subject", template.subject),
+                    preheader=data.get("preheader", template.preheader),
+                    origin=Origin.API,
+                )
+            template = self._apply_content(template, data)
+            if "archived" in data:
+                template = template_services.archive_template(
+                    self.request.user, template, archived=data["archived"], origin=Origin.API
+                )
+            serializer.instance = template
+
+    def _apply_content(self, template: EmailTemplate, data: dict) -> EmailTemplate:
+        actor = self.request.user
+        if "mode" in data and data["mode"] != template.mode:
+            template = template_services.set_mode(actor, template, data["mode"], origin=Origin.API)
+        if "html" in data and template.mode == EditorMode.HTML:
+            template = template_services.update_html(actor, template, data["html"], origin=Origin.API)
+        if "blocks" in data:
+            # template_services edits one block at a time (the editor's actions); the API replaces the list,
+            # already checked by the serializer (clean_blocks through compile_email), and audits the outline.
+            blocks = clean_blocks(data["blocks"])
+            old = [b.get("type") for b in template.blocks]
+            template.blocks = blocks
+            template.updated_at = timezone.now()
+            template.save(update_fields=["blocks", "updated_at"])
+            record_audit(
+                actor=actor,
+                action="update",
+                obj=template,
+                changes={"blocks": (old, [b.get("type") for b in blocks])},
+                origin=Origin.API,
+            )
+        return template
 
     def destroy(self, request, pk=None):
-        template = self.get_object()
-        require_write(request.user)
-        with transaction.atomic():
-            if EmailTemplate.objects.filter(pk=template.pk, archived=False).update(
-                archived=True, updated_at=timezone.now()
-            ):
-                record_audit(actor=request.user, action="archive", obj=template, origin=Origin.API)
+        template_services.archive_template(request.user, self.get_object(), origin=Origin.API)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_report_draws_its_charts(live_server, page):
+def test_the_report_draws_its_charts(live_server, page, axe_source):
+    from smarketing.core.tests.test_a11y_browser import AXE_URL, run_axe
     from smarketing.email.models import EmailCampaign
     from smarketing.metrics.tests.campaign_history import make_history
     from smarketing.testing import PASSWORD, make_cast
@@ -17,6 +18,7 @@ def test_the_report_draws_its_charts(live_server, page):
     EmailCampaign.objects.filter(pk=ec.pk).update(
         html='<p>Hi</p><a href="{{ tracking.link_1 }}">See pricing</a><a href="{{ unsubscribe_url }}">Leave</a>'
     )
+    page.route("**" + AXE_URL, lambda route: route.fulfill(path=axe_source, content_type="text/javascript"))
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -53,4 +55,11 @@ def test_the_report_draws_its_charts(live_server, page):
 
     frame = page.frame_locator("iframe.clickmap-frame")
     expect(frame.locator("a", has_text="See pricing")).to_contain_text("3 · 75.0 %")
+    # WCAG 2.1 AA: nothing serious on the report (charts carry aria-labels and table alternatives).
+    serious = [
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes'][:5]]}"
+        for v in run_axe(page, live_server.url)
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
     assert not errors, errors
