@@ -184,6 +184,16 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Smarketing <noreply@localhost>")
 
+# Bounces and complaints (smarketing/mail/feedback.py, docs/email-delivery.md).
+MAIL_SOFT_BOUNCE_LIMIT = env_int("MAIL_SOFT_BOUNCE_LIMIT", 3, minimum=1)  # soft bounces in 30 days → suppressed
+MAIL_FEEDBACK_SECRET = env_str("MAIL_FEEDBACK_SECRET", "")  # HMAC key of POST /mail/feedback/; empty: endpoint off
+MAIL_FEEDBACK_MAX_BYTES = 1_048_576
+MAIL_FEEDBACK_RATE_PER_MINUTE = env_int("MAIL_FEEDBACK_RATE_PER_MINUTE", 600, minimum=1)
+# Where DSNs come back (the envelope sender of marketing mail); the sink parses what is sent to it.
+MAIL_BOUNCE_ADDRESS = env_str("MAIL_BOUNCE_ADDRESS", "")
+# The demo's mail viewer (/mail/viewer/): `smarketing demo` turns it on and starts `smarketing mailsink`.
+MAIL_VIEWER = env_bool("MAIL_VIEWER", False)
+
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.
 REST_FRAMEWORK = {
