@@ -28,6 +28,8 @@ class CampaignSpec:
     # Email campaigns: the links of the email, (path, label), the first one the main call to action; the
     # journey picks which one a click touch went to and the email demo stores them as the campaign's links.
     links: tuple[tuple[str, str], ...] = ()
+    # An A/B test of subjects: 20 % of the audience gets the test at the start, the rest the winner 4 hours on.
+    ab_test: bool = False
     id: int | None = None
 
     def __post_init__(self):
@@ -232,7 +234,20 @@ def campaign_plan(end: int) -> list[CampaignSpec]:
     ):
         at = start + day * DAY + 15 * HOUR
         plan.append(
-            CampaignSpec(name, "email", tag, at, at, True, "maya", "newsletter", "email", landing=landing, links=links)
+            CampaignSpec(
+                name,
+                "email",
+                tag,
+                at,
+                at,
+                True,
+                "maya",
+                "newsletter",
+                "email",
+                landing=landing,
+                links=links,
+                ab_test=tag == "launch-email-marketing",
+            )
         )
     plan.sort(key=lambda c: (c.starts_at, c.utm_campaign))
     return plan

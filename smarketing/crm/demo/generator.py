@@ -141,6 +141,12 @@ class Generator:
         self.seo = next(c for c in campaigns if c.utm_campaign == "evergreen-seo")
         self.partners = next(c for c in campaigns if c.utm_campaign == "evergreen-partners")
         self.nurture = [c for c in campaigns if c.utm_campaign.startswith("evergreen-nurture")]
+        self.welcome = next(c for c in campaigns if c.utm_campaign == "evergreen-nurture-welcome")
+        self.mql_nurture = next((c for c in campaigns if c.utm_campaign == "evergreen-nurture-mql"), None)
+        self.email_oneshots = sorted(
+            (c for c in campaigns if c.channel == "email" and c.oneshot), key=lambda c: c.starts_at
+        )
+        self.email_starts = [c.starts_at for c in self.email_oneshots]
         # The one campaign whose complaints went over the 0.3 % line (a mid-year webinar invitation).
         invites = [c for c in campaigns if c.utm_campaign.endswith("-webinar-invite")]
         invites.sort(key=lambda c: c.starts_at)

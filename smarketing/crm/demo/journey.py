@@ -6,6 +6,7 @@ between them changes the seed's output.
 
 import html
 import math
+from bisect import bisect_left
 from operator import itemgetter
 
 from django.utils.html import strip_tags
@@ -210,6 +211,13 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
     bounces = may_email and not leaves and rnd() < 0.012
     # One send per campaign and contact (email.EmailSend is unique): campaign id -> (sent at, its touches).
     mailed: dict[int, tuple[int, list]] = {}
+    # The campaign emails they can still get: one-shot sends after they joined, the MQL follow-up, the welcome.
+    pool: list[CampaignSpec] = []
+    if may_email:
+        pool = gen.email_oneshots[bisect_left(gen.email_starts, created) :]
+        if mql_at is not None and gen.mql_nurture is not None:
+            pool.append(gen.mql_nurture)
+        pool.append(gen.welcome)
 
     # Sales works the contact from MQL (outbound: from the start) until the deal closes, or on.
     if owner is None or (mql_at is None and channel != "outreach" and d is None):
@@ -288,20 +296,24 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
         if d_ > WINDOW_DAYS:
             d_ = WINDOW_DAYS
         r = rnd()
-        if r < 0.42 and may_email:
-            todays = active["email"][d_]
-            c = todays[int(rnd() * len(todays))] if todays else gen.nurture[0]
-            sent = c.starts_at + int(rnd() * 1800) if c.oneshot else t
-            if sent < created or sent >= end:
-                c = gen.nurture[int(rnd() * 2)]
-                sent = t
-            if c.id not in mailed:
+        if r < 0.42 and pool:
+            # The first campaign email is the welcome series; then any campaign they had not had yet.
+            c = pool.pop() if not mailed else pool.pop(int(rnd() * len(pool)))
+            if c.oneshot:
+                sent = c.starts_at + int(rnd() * 1800)
+                if c.ab_test and rnd() >= 0.2:
+                    sent += 4 * HOUR  # the remainder, after the test window, gets the winning subject
+            elif c is gen.welcome:
+                sent = created + HOUR + int(rnd() * 2 * DAY)
+            else:
+                sent = mql_at + DAY + int(rnd() * 2 * DAY)
+            if sent < end:
                 added = _email(gen, c, sent)
                 mailed[c.id] = (sent, added)
                 ev.extend(added)
                 n += len(added)
                 continue
-            r = 0.5  # this campaign reached them already: a web visit instead
+            r = 0.5  # too late for that one: a web visit instead
         if r < 0.72:
             r2 = rnd()
             if r2 < 0.5:
@@ -536,9 +548,9 @@ def _leave(gen, ev: list, mailed: dict, leaves: bool, bounces: bool, created: in
     elif leaves:
         # They leave from one of the emails they got (the later ones more likely), after reading it or not.
         sent, cid = sends[min(len(sends) - 1, int(len(sends) * rnd() ** 0.5))]
-        complaint = rnd() < (0.5 if cid == gen.complaints else 0.04)
+        complaint = rnd() < (0.15 if cid == gen.complaints else 0.04)
         ev_drop, at, consent = _quit(gen, ev, mailed, cid, sent, complaint)
-    elif rnd() < 0.004:
+    elif rnd() < 0.002:
         # The campaign that drew complaints above the 0.3 % line (the report's auto-pause story).
         cid = gen.complaints
         ev_drop, at, consent = _quit(gen, ev, mailed, cid, mailed[cid][0], True)
