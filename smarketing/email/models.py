@@ -230,3 +230,27 @@ class TrackingHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of send {self.send_id}"
+
+
+class Brand(models.Model):
+    """The company's look in every marketing email: the header (logo, name) and the footer (postal address).
+
+    One row (pk=1); `Brand.current()` returns it, or unsaved defaults before anyone filled the settings in.
+    """
+
+    company_name = models.CharField(max_length=200, blank=True)
+    logo_url = models.URLField(max_length=500, blank=True)
+    website_url = models.URLField(max_length=500, blank=True)
+    # The bulk-sender rules and CAN-SPAM want a physical postal address in every marketing email.
+    postal_address = models.TextField(blank=True)
+    primary_color = models.CharField(max_length=7, default="#2563eb")  # buttons, links
+    text_color = models.CharField(max_length=7, default="#1f2937")
+    background_color = models.CharField(max_length=7, default="#f3f4f6")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.company_name or "Brand"
+
+    @classmethod
+    def current(cls) -> "Brand":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
