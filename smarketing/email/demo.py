@@ -19,6 +19,7 @@ token. Tokens are derived from the seed and the send's id (keyed BLAKE2b): deter
 import base64
 import hashlib
 import random
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from html import escape
@@ -29,7 +30,9 @@ from django.db.models import F
 from smarketing.crm.demo.campaigns import CampaignSpec
 from smarketing.crm.demo.common import COLUMNS as CRM_COLUMNS
 from smarketing.crm.demo.common import Chunk, Clock, Ids, _dumps
+from smarketing.email.blocks import clean_blocks
 from smarketing.email.models import (
+    Brand,
     CampaignStatus,
     EditorMode,
     EmailCampaign,
@@ -39,10 +42,12 @@ from smarketing.email.models import (
     ScheduleKind,
     Topic,
 )
+from smarketing.email.rendering import compile_email
 from smarketing.mail import demo as mail_demo
 
 WEBSITE = "https://www.demo.smarketing.local"
-POSTAL_ADDRESS = "Smarketing Demo Inc. · 100 Harbor Street, Suite 500 · Boston, MA 02110 · USA"
+COMPANY = "Smarketing Demo Inc."
+POSTAL_ADDRESS = "100 Harbor Street, Suite 500\nBoston, MA 02110\nUSA"
 AB_TEST_PERCENT = 20  # as the journey sends a spec with ab_test (crm/demo/journey.py)
 AB_WINDOW_HOURS = 4
 
@@ -168,57 +173,52 @@ def link_url(spec: CampaignSpec, position: int, path: str) -> str:
     return f"{WEBSITE}{path}?{query}"
 
 
-def frozen_content(spec: CampaignSpec, subject: str, preheader: str) -> tuple[str, str]:
-    """The HTML and text a campaign froze when sending started: links already replaced by the tracking merge
-    fields (`{{ tracking.link_N }}`), the open pixel appended, unsubscribe and preference links in the footer."""
-    links = spec.links
-    main_path, main_label = links[0]
-    intro = {
-        "newsletter": "Here is what happened this month at Smarketing, and one idea to try with your team.",
-        "invite": "Join us live: a 45-minute session with a demo, a customer guest and time for your questions.",
-        "launch": "We built this with the teams who use Smarketing every day. Here is what it does for you.",
-        "nurture": "A short note with one useful thing for your team, from the people who build Smarketing.",
-    }[_kind_of(spec)]
-    rest = "".join(
-        f'<li><a href="{{{{ tracking.link_{n} }}}}">{escape(label)}</a></li>'
-        for n, (_path, label) in enumerate(links[1:], start=2)
-    )
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(subject)}</title></head>"
-        '<body style="margin:0;padding:0;background:#f4f5f7;">'
-        f'<div style="display:none;max-height:0;overflow:hidden;">{escape(preheader)}</div>'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f5f7;">'
-        '<tr><td align="center" style="padding:24px 12px;">'
-        '<table role="presentation" width="600" cellpadding="0" cellspacing="0" '
-        'style="max-width:600px;width:100%;background:#ffffff;font-family:Arial,sans-serif;color:#1f2933;">'
-        '<tr><td style="padding:24px;font-size:20px;font-weight:bold;color:#3b5bdb;">Smarketing</td></tr>'
-        '<tr><td style="padding:0 24px;"><h1 style="font-size:24px;margin:0 0 12px;">'
-        'Hello {{ contact.first_name|default:"there" }},</h1>'
-        f'<p style="font-size:16px;line-height:1.5;">{escape(intro)}</p>'
-        f'<p style="font-size:16px;line-height:1.5;"><strong>{escape(spec.name)}</strong></p></td></tr>'
-        '<tr><td align="center" style="padding:12px 24px 24px;">'
-        '<a href="{{ tracking.link_1 }}" style="background:#3b5bdb;color:#ffffff;padding:12px 24px;'
-        f'border-radius:4px;text-decoration:none;display:inline-block;">{escape(main_label)}</a></td></tr>'
-        + (f'<tr><td style="padding:0 24px 24px;"><ul style="font-size:15px;">{rest}</ul></td></tr>' if rest else "")
-        + '<tr><td style="padding:0 24px 24px;font-size:15px;">{{ owner.full_name|default:"The Smarketing team" }}'
-        "</td></tr>"
-        '<tr><td style="padding:16px 24px;font-size:12px;color:#616e7c;border-top:1px solid #e4e7eb;">'
-        f"{escape(POSTAL_ADDRESS)}<br>"
-        '<a href="{{ unsubscribe_url }}" style="color:#616e7c;">Unsubscribe</a> · '
-        '<a href="{{ preferences_url }}" style="color:#616e7c;">Email preferences</a></td></tr>'
-        '</table></td></tr></table><img src="{{ tracking.open_pixel }}" width="1" height="1" alt="">'
-        "</body></html>"
-    )
-    others = "".join(f"- {label}: {{{{ tracking.link_{n} }}}}\n" for n, (_p, label) in enumerate(links[1:], start=2))
-    text = (
-        'Hello {{ contact.first_name|default:"there" }},\n\n'
-        f"{intro}\n\n{spec.name}\n\n{main_label}: {{{{ tracking.link_1 }}}}\n\n{others}\n"
-        '{{ owner.full_name|default:"The Smarketing team" }}\n\n--\n'
-        f"{POSTAL_ADDRESS}\nUnsubscribe: {{{{ unsubscribe_url }}}}\nEmail preferences: {{{{ preferences_url }}}}\n"
-    )
+INTRO = {
+    "newsletter": "Here is what happened this month at Smarketing, and one idea to try with your team.",
+    "invite": "Join us live: a 45-minute session with a demo, a customer guest and time for your questions.",
+    "launch": "We built this with the teams who use Smarketing every day. Here is what it does for you.",
+    "nurture": "A short note with one useful thing for your team, from the people who build Smarketing.",
+}
+
+
+def campaign_blocks(spec: CampaignSpec) -> list[dict]:
+    """The blocks of one campaign's email: its links in the order of spec.links (the main one is the button)."""
+    (main_path, main_label), *others = spec.links
+    blocks = [
+        {"id": "b1", "type": "header"},
+        {"id": "b2", "type": "heading", "text": 'Hello {{ contact.first_name|default:"there" }},', "level": "2"},
+        {"id": "b3", "type": "text", "html": f"<p>{escape(INTRO[_kind_of(spec)])}</p><p><strong>{escape(spec.name)}"
+         "</strong></p>"},
+        {"id": "b4", "type": "button", "label": main_label, "href": f"{WEBSITE}{main_path}", "align": "center"},
+    ]  # fmt: skip
+    if others:
+        items = "".join(f'<li><a href="{WEBSITE}{path}">{escape(label)}</a></li>' for path, label in others)
+        blocks.append({"id": "b5", "type": "text", "html": f"<ul>{items}</ul>"})
+    blocks += [{"id": "b6", "type": "signature"}, {"id": "b7", "type": "footer"}]
+    return blocks
+
+
+def frozen_content(spec: CampaignSpec, preheader: str, brand) -> tuple[str, str]:
+    """The HTML and text a campaign froze when sending started (rendered by email/rendering.py), its links
+    replaced by the tracking merge fields (`{{ tracking.link_N }}`) and the open pixel appended, as freezing the
+    links does; the footer keeps `{{ unsubscribe_url }}` and `{{ preferences_url }}`."""
+    html, text = compile_email(mode=EditorMode.BLOCKS, blocks=campaign_blocks(spec), preheader=preheader, brand=brand)
+    # Longest first: "/product/crm" must not be caught by "/product".
+    for n, path in sorted(((n, p) for n, (p, _l) in enumerate(spec.links, 1)), key=lambda x: -len(x[1])):
+        url = f"{WEBSITE}{path}"
+        html = html.replace(f'href="{url}"', f'href="{{{{ tracking.link_{n} }}}}"')
+        text = re.sub(re.escape(url) + r"(?=[\s)\]>]|$)", f"{{{{ tracking.link_{n} }}}}", text)
+    pixel = '<img src="{{ tracking.open_pixel }}" width="1" height="1" alt="" style="display:block;border:0">'
+    html = html.replace("</body>", pixel + "</body>", 1) if "</body>" in html else html + pixel
     return html, text
+
+
+def demo_brand() -> Brand:
+    """The demo company's brand (header name, postal address in the footer), unless someone set one already."""
+    brand = Brand.objects.filter(pk=1).first()
+    if brand is None:
+        brand = Brand.objects.create(pk=1, company_name=COMPANY, website_url=WEBSITE, postal_address=POSTAL_ADDRESS)
+    return brand
 
 
 def _dt(t: int) -> datetime:
@@ -247,6 +247,7 @@ class EmailDemo:
 
     def prepare(self, segments: dict[str, int], lists: dict[str, int]) -> None:
         senders = mail_demo.sender_identities()
+        self.brand = demo_brand()
         topics = {
             name: Topic.objects.get_or_create(name=name, defaults={"description": d, "position": i})[0]
             for i, (name, d) in enumerate(TOPICS)
@@ -258,7 +259,7 @@ class EmailDemo:
                 template = EmailTemplate.objects.create(
                     name=name,
                     mode=EditorMode.BLOCKS,
-                    blocks=template_blocks(kind),
+                    blocks=clean_blocks(template_blocks(kind)),
                     owner=self.people.get("maya"),
                     created_at=_dt(self.clock.start - 30 * 86400),
                     updated_at=_dt(self.clock.start - 30 * 86400),
@@ -302,7 +303,7 @@ class EmailDemo:
     def _campaign(self, spec: CampaignSpec, kind: str, template, topics, senders) -> EmailCampaign:
         _name, topic, sender, goal = KINDS[kind]
         subject, subject_b, preheader = _subjects(spec)
-        html, text = frozen_content(spec, subject, preheader)
+        html, text = frozen_content(spec, preheader, self.brand)
         evergreen = not spec.oneshot
         started = spec.starts_at
         ab = spec.ab_test
