@@ -550,7 +550,7 @@ def _leave(gen, ev: list, mailed: dict, leaves: bool, bounces: bool, created: in
         sent, cid = sends[min(len(sends) - 1, int(len(sends) * rnd() ** 0.5))]
         complaint = rnd() < (0.15 if cid == gen.complaints else 0.04)
         ev_drop, at, consent = _quit(gen, ev, mailed, cid, sent, complaint)
-    elif rnd() < 0.002:
+    elif rnd() < 0.003:
         # The campaign that drew complaints above the 0.3 % line (the report's auto-pause story).
         cid = gen.complaints
         ev_drop, at, consent = _quit(gen, ev, mailed, cid, mailed[cid][0], True)
