@@ -11,6 +11,7 @@ OWN_COMMANDS = {
     "createuser": "create a user: --email --team --role",
     "seed": "generate realistic demo/benchmark data: --contacts N",
     "import": "import contacts, companies or deals from a CSV file (HubSpot, Salesforce, Pipedrive exports)",
+    "mailsink": "a local SMTP sink for the demo's mail viewer; reads bounce reports: --bind 127.0.0.1:1025",
 }
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("smarketing.accounts.urls")),
     path("settings/", include("smarketing.accounts.settings_urls")),
+    path("settings/", include("smarketing.mail.settings_urls")),
     path("api/", include("smarketing.api.urls")),
     path("import/", include("smarketing.dataio.urls")),
     path("jobs/", include("smarketing.jobs.urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("notifications/", include("smarketing.notifications.urls")),
     path("email/", include("smarketing.email.urls")),
     path("e/", include("smarketing.email.urls_public")),
+    path("mail/", include("smarketing.mail.urls")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]

@@ -183,14 +183,52 @@ def _feedback_report(msg: Message, parts: list[Message]) -> list[ParsedNotice]:
         return []  # a redacted report (some providers blank the address) cannot be tied to anyone
     message_id = _clean(original.get("Message-ID")) if original is not None else ""
     report_id = _clean(msg.get("Message-ID"))
+    reporter = fields.get("reporting-mta") or fields.get("user-agent") or "unknown"
     return [
         ParsedNotice(
             kind=FeedbackKind.COMPLAINT,
             email=recipient,
             message_id=message_id,
             notice_id=f"arf:{report_id}:{recipient}"[:255] if report_id else "",
-            diagnostic=f"{feedback_type} report from {fields.get('reporting-mta') or fields.get('user-agent') or 'unknown'}"[
-                :2000
-            ],
+            diagnostic=f"{feedback_type} report from {reporter}"[:2000],
         )
     ]
+
+
+def build_dsn(
+    original: bytes,
+    recipient: str,
+    *,
+    status: str = "5.1.1",
+    diagnostic: str = "550 5.1.1 The email account that you tried to reach does not exist",
+    reporting_mta: str = "mailsink.local",
+    action: str = "failed",
+) -> bytes:
+    """A delivery status notification (RFC 3464) for `original`, as an MTA would send it back to the envelope
+    sender: the sink uses it to bounce mail to undeliverable demo addresses, and tests use it to exercise the
+    whole path (parse → notice → suppression → the send marked)."""
+    import secrets
+    from email.utils import formatdate, make_msgid
+
+    headers = original.replace(b"\r\n", b"\n").partition(b"\n\n")[0].decode("utf-8", "replace")
+    boundary = f"dsn-{secrets.token_hex(8)}"
+    subject = "Undelivered Mail Returned to Sender" if action == "failed" else "Delivery delayed"
+    # Written out by hand: the stdlib generator cannot flatten a message/delivery-status part it did not parse.
+    text = (
+        f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>\n"
+        f"Subject: {subject}\n"
+        f"Date: {formatdate(localtime=False)}\n"
+        f"Message-ID: {make_msgid(domain=reporting_mta)}\n"
+        "Auto-Submitted: auto-replied\n"
+        "MIME-Version: 1.0\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\n\n'
+        f"--{boundary}\nContent-Type: text/plain; charset=utf-8\n\n"
+        f"Your message could not be delivered to {recipient}.\n\n{diagnostic}\n\n"
+        f"--{boundary}\nContent-Type: message/delivery-status\n\n"
+        f"Reporting-MTA: dns; {reporting_mta}\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: {action}\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n\n"
+        f"--{boundary}\nContent-Type: text/rfc822-headers\n\n{headers}\n\n"
+        f"--{boundary}--\n"
+    )
+    return text.replace("\n", "\r\n").encode("utf-8")

@@ -53,6 +53,10 @@ class Suppression(models.Model):
     source = models.CharField(max_length=200, blank=True)  # "Bounce notice 42", "Imported from HubSpot", ...
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        # The suppression page lists newest first, keyset paged (mail 0002).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="suppression_newest_idx")]
+
     def __str__(self) -> str:
         return self.email
 
@@ -123,6 +127,7 @@ class CapturedMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["-received_at", "-id"], name="captured_newest_idx")]  # the viewer (0002)
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"

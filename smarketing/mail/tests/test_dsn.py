@@ -71,6 +71,21 @@ class ParseTests(SimpleTestCase):
         self.assertEqual(dsn.parse(raw), [])
 
 
+class BuildTests(SimpleTestCase):
+    ORIGINAL = b"From: a@acme.example\r\nTo: x@nowhere.invalid\r\nMessage-ID: <abc@acme.example>\r\n\r\nbody\r\n"
+
+    def test_a_built_dsn_parses_back(self):
+        [hard] = dsn.parse(dsn.build_dsn(self.ORIGINAL, "x@nowhere.invalid"))
+        self.assertEqual(
+            (hard.kind, hard.email, hard.message_id), ("hard_bounce", "x@nowhere.invalid", "<abc@acme.example>")
+        )
+        self.assertIn("550 5.1.1", hard.diagnostic)
+        raw = dsn.build_dsn(self.ORIGINAL, "x@nowhere.invalid", status="4.2.2", action="delayed", diagnostic="452 full")
+        [soft] = dsn.parse(raw)
+        self.assertEqual((soft.kind, soft.diagnostic), ("soft_bounce", "452 full"))
+        self.assertTrue(raw.count(b"\r\n") > 10 and b"\n" not in raw.replace(b"\r\n", b""))
+
+
 class RecordTests(TestCase):
     def test_a_report_received_twice_is_recorded_once(self):
         for _ in range(2):

@@ -74,3 +74,60 @@ class SuppressionTests(TestCase):
         actions = list(entries.values_list("action", "actor"))
         self.assertEqual(actions, [("suppress", mia.pk), ("unsuppress", alice.pk)])
         suppression.add_by_hand(system_actor(), "y@example.com")
+
+
+class SuppressionPageTests(TestCase):
+    URL = "/mail/suppressions/"
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.cast = make_cast()
+        for i in range(60):
+            suppression.suppress(f"user{i:02d}@example.com", SuppressionReason.HARD_BOUNCE, f"notice {i}")
+        suppression.suppress("<script>x@evil.example", SuppressionReason.COMPLAINT, "<img src=x onerror=alert(1)>")
+
+    def test_who_may_open_it(self):
+        for name, status in (("alice", 200), ("carol", 200), ("mia", 200), ("bob", 403), ("rory", 403)):
+            self.client.force_login(self.cast[name])
+            self.assertEqual(self.client.get(self.URL).status_code, status, name)
+        self.client.logout()
+        self.assertEqual(self.client.get(self.URL).status_code, 302)
+
+    def test_list_is_paged_escaped_and_constant_in_queries(self):
+        self.client.force_login(self.cast["mia"])
+        with self.assertNumQueries(4):  # session, user, one page of rows, the user's team (sidebar)
+            r = self.client.get(self.URL)
+        body = r.content.decode()
+        self.assertNotIn("<img src=x", body)
+        self.assertIn("&lt;img src=x onerror=alert(1)&gt;", body)
+        self.assertEqual(len(r.context["page"].rows), 50)
+        cursor = r.context["page"].next_cursor
+        with self.assertNumQueries(4):
+            r = self.client.get(self.URL, {"cursor": cursor})
+        self.assertEqual(len(r.context["page"].rows), 11)
+        self.assertIsNone(r.context["page"].next_cursor)
+
+    def test_search_by_prefix(self):
+        self.client.force_login(self.cast["mia"])
+        r = self.client.get(self.URL, {"q": " USER5"})
+        self.assertEqual(sorted(s.email for s in r.context["page"].rows), [f"user5{i}@example.com" for i in range(10)])
+        r = self.client.get(self.URL, {"q": "nobody"})
+        self.assertContains(r, "No suppressed address starts with")
+
+    def test_add_and_remove_through_the_page(self):
+        self.client.force_login(self.cast["mia"])
+        r = self.client.post(self.URL, {"email": "Asked@Phone.example", "note": "called us"}, follow=True)
+        self.assertContains(r, "asked@phone.example added to the suppression list")
+        row = Suppression.objects.get(email="asked@phone.example")
+        self.assertEqual((row.reason, row.source), ("manual", "called us"))
+        r = self.client.post(self.URL, {"email": "not an address"})
+        self.assertEqual(r.status_code, 200)
+        self.assertContains(r, "Enter a valid email address")
+        self.client.force_login(self.cast["bob"])
+        self.assertEqual(self.client.post(f"/mail/suppressions/{row.pk}/remove/").status_code, 403)
+        self.client.force_login(self.cast["alice"])
+        self.assertEqual(self.client.get(f"/mail/suppressions/{row.pk}/remove/").status_code, 405)
+        r = self.client.post(f"/mail/suppressions/{row.pk}/remove/", follow=True)
+        self.assertContains(r, "removed from the suppression list")
+        self.assertFalse(Suppression.objects.filter(pk=row.pk).exists())
+        self.assertTrue(AuditEntry.objects.filter(action="unsuppress", object_id=str(row.pk)).exists())

@@ -22,6 +22,7 @@ PAGES = [
         False,
     ),
     ("property_list", "Custom properties", "Extra fields on contacts, companies and deals.", True),
+    ("settings_senders", "Sender identities", "Who marketing email is from, reply-to, how fast it may leave.", True),
     ("audit_log", "Audit log", "Who changed what, when, from what to what.", True),
     ("jobs:job_list", "Background jobs", "Imports, exports and housekeeping; failures and retries.", True),
     ("webhooks:endpoint_list", "Webhooks", "Send record changes to other systems.", True),
