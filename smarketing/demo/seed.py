@@ -217,6 +217,7 @@ def seed(
             "note": contacts * 0.01,
             "emailsend": contacts * 2,
             "suppression": contacts * 0.02,
+            "feedbacknotice": contacts * 0.005,
             "listmember": contacts * 0.1,
         }
         bulk = [key for key, n in expected.items() if start_ids[key] - 1 < n]

@@ -393,6 +393,7 @@ class EmailDemo:
         rnd = rng.random
         ab = self.ab
         out = []
+        notices = []
         for send in sends.values():
             send_id = send[0]
             token = self.token(send_id)
@@ -411,19 +412,26 @@ class EmailDemo:
                     send[5] = "b"
             self.sends[send[1]] += 1
             out.append(tuple(send))
+            for kind, at in (("email_bounced", send[15]), ("email_complained", send[18])):
+                if at is not None:
+                    feedback, diagnostic, channel = mail_demo.NOTICES[kind]
+                    notices.append((take("feedbacknotice"), feedback, send[3], send[8], diagnostic, channel, at))
         chunk.rows["emailsend"] = out
+        chunk.rows["feedbacknotice"] = notices
         chunk.rows["suppression"] = [tuple(s) for s in suppressions]
 
     def rename(self, chunk: Chunk, renamed: dict[int, tuple[str, str]]) -> None:
-        """The seed renamed some generated contacts' emails (they existed already): follow on sends and
-        suppressions. `renamed` maps contact id -> (old email, new email)."""
+        """The seed renamed some generated contacts' emails (they existed already): follow on sends,
+        suppressions and feedback notices. `renamed` maps contact id -> (old email, new email)."""
         at = SEND_COLUMNS.index("email")
         chunk.rows["emailsend"] = [
             row[:at] + (renamed[row[2]][1],) + row[at + 1 :] if row[2] in renamed else row
             for row in chunk.rows["emailsend"]
         ]
         new = {old: new for old, new in renamed.values()}
-        chunk.rows["suppression"] = [(row[0], new.get(row[1], row[1]), *row[2:]) for row in chunk.rows["suppression"]]
+        for key in ("suppression", "feedbacknotice"):
+            at = 1 if key == "suppression" else 2
+            chunk.rows[key] = [row[:at] + (new.get(row[at], row[at]),) + row[at + 1 :] for row in chunk.rows[key]]
 
     def drop_known_suppressions(self, chunk: Chunk) -> None:
         """On a database with suppressions already: an address suppressed before keeps its first reason."""

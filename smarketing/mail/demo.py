@@ -1,7 +1,7 @@
 """The mail side of the demo: the sender identities the seeded campaigns went out under, and the columns of the
 global suppression list that the email demo fills from the seeded unsubscribes, complaints and hard bounces."""
 
-from smarketing.mail.models import SenderIdentity, Suppression, SuppressionReason
+from smarketing.mail.models import FeedbackKind, FeedbackNotice, SenderIdentity, Suppression, SuppressionReason
 
 DEMO_MAIL_DOMAIN = "demo.smarketing.local"
 
@@ -13,7 +13,13 @@ IDENTITIES = [
 ]
 
 SUPPRESSION_COLUMNS = "id email reason source created_at".split()
-TABLES = {"suppression": (Suppression, SUPPRESSION_COLUMNS)}
+# The evidence of each hard bounce and complaint, as a parsed DSN or feedback report would have left it.
+NOTICE_COLUMNS = "id kind email message_id diagnostic channel received_at".split()
+TABLES = {"suppression": (Suppression, SUPPRESSION_COLUMNS), "feedbacknotice": (FeedbackNotice, NOTICE_COLUMNS)}
+NOTICES = {
+    "email_bounced": (FeedbackKind.HARD_BOUNCE.value, "550 5.1.1 The email account does not exist", "dsn"),
+    "email_complained": (FeedbackKind.COMPLAINT.value, "abuse report from the mailbox provider", "dsn"),
+}
 REASONS = {
     "unsubscribed": SuppressionReason.UNSUBSCRIBED.value,
     "email_complained": SuppressionReason.COMPLAINT.value,

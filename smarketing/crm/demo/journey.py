@@ -432,7 +432,7 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
         n += 1
 
     if mailed and (leaves or bounces or gen.complaints in mailed):
-        consent = _leave(gen, ev, mailed, leaves, bounces, created) or consent
+        consent = _leave(gen, ev, mailed, leaves, bounces) or consent
     ev.sort(key=itemgetter(0))
     # Attribution: the newest marketing touch is the last-touch source.
     last_camp = first_camp
@@ -525,7 +525,7 @@ def _email(gen, c: CampaignSpec, sent: int) -> list:
     return out
 
 
-def _leave(gen, ev: list, mailed: dict, leaves: bool, bounces: bool, created: int) -> tuple | None:
+def _leave(gen, ev: list, mailed: dict, leaves: bool, bounces: bool) -> tuple | None:
     """Play out an unsubscribe, a complaint or a hard bounce against the emails the contact received, then
     drop every later send: the address is suppressed from then on (as mail.suppression makes it).
 

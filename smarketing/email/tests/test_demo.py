@@ -10,7 +10,7 @@ from smarketing.crm.models import Contact
 from smarketing.demo.seed import seed
 from smarketing.email.demo import EmailDemo
 from smarketing.email.models import CampaignStatus, EmailCampaign, EmailLink, EmailSend
-from smarketing.mail.models import SenderIdentity, Suppression
+from smarketing.mail.models import FeedbackNotice, SenderIdentity, Suppression
 from smarketing.segments import queries
 from smarketing.segments.models import ContactList, ListMembership, Segment
 from smarketing.timeline.models import Touchpoint
@@ -137,9 +137,15 @@ class SeededEmailMarketingTests(TestCase):
                 self.assertEqual(suppressed[send.email], reason)
                 self.assertLessEqual(last_sent[key[0]], times[0], "no campaign mail after the address was suppressed")
             self.assertEqual({k for k, s in self.sends.items() if getattr(s, field)}, set(touches))
+        notices = {(n.kind, n.message_id): n for n in FeedbackNotice.objects.all()}
+        self.assertEqual(len(notices), len(bounced) + len(complained))
         for key in bounced:
             send = self.sends[key]
             self.assertEqual((send.bounce_kind, send.opens, send.clicks), ("hard", 0, 0))
+            notice = notices[("hard_bounce", send.message_id)]  # the DSN's evidence, tied by Message-ID
+            self.assertEqual((notice.email, notice.received_at), (send.email, send.bounced_at))
+        for key in complained:
+            self.assertIn(("complaint", self.sends[key].message_id), notices)
         complaint_rate = EmailSend.objects.filter(complained_at__isnull=False).count() / len(self.sends)
         self.assertLess(complaint_rate, 0.003)
 
