@@ -21,11 +21,15 @@ from datetime import date, datetime
 
 from django.db import connection
 
-from smarketing.crm.demo.common import COLUMNS, TABLES
+from smarketing.crm.demo.common import COLUMNS as CRM_COLUMNS
+from smarketing.crm.demo.common import TABLES as CRM_TABLES
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, LifecycleChange, Note, Task
+from smarketing.email import demo as email_demo
+from smarketing.mail import demo as mail_demo
+from smarketing.segments import demo as segments_demo
 from smarketing.timeline.models import Touchpoint
 
-MODELS = {
+CRM_MODELS = {
     "company": Company,
     "contact": Contact,
     "deal": Deal,
@@ -36,6 +40,15 @@ MODELS = {
     "note": Note,
     "touch": Touchpoint,
 }
+# Every table the seed loads, in load order: key -> (model, generated columns). Each app's demo module declares
+# its own (crm/demo/common.py, email/demo.py, mail/demo.py, segments/demo.py).
+TABLES: dict[str, tuple] = {
+    **{key: (CRM_MODELS[key], CRM_COLUMNS[key]) for key in CRM_TABLES},
+    **email_demo.TABLES,
+    **mail_demo.TABLES,
+    **segments_demo.TABLES,
+}
+COLUMNS = {key: columns for key, (_model, columns) in TABLES.items()}
 # Filled in key order by the generator, so keeping them during the load is cheap.
 KEEP_INDEXES = {"touch_contact_idx", "touch_company_idx"}
 
@@ -44,10 +57,10 @@ class TableSpec:
     """Where a generated row goes: the table, the generated columns, then constant defaults for the rest."""
 
     def __init__(self, key: str, tz_suffix: str):
-        model = MODELS[key]
+        model, columns = TABLES[key]
         self.key = key
         self.table = model._meta.db_table
-        columns = list(COLUMNS[key])
+        columns = list(columns)
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         unknown = set(columns) - set(by_attname)
         if unknown:

@@ -33,9 +33,12 @@ from smarketing.crm.demo.campaigns import campaign_plan
 from smarketing.crm.demo.common import COLUMNS, Cast, Chunk, Clock, Ids, StageInfo
 from smarketing.crm.demo.generator import Generator
 from smarketing.crm.models import Company, Contact, Pipeline, Stage
+from smarketing.demo.load import COLUMNS as LOADED
 from smarketing.demo.load import make_loader
 from smarketing.demo.users import ensure_demo_users, missing_demo_users, seed_people
+from smarketing.email.demo import EmailDemo
 from smarketing.notifications.demo import seed_notifications
+from smarketing.segments.demo import SegmentsDemo
 from smarketing.timeline.services import check_touch
 
 
@@ -49,7 +52,7 @@ class SeedResult:
     deals: int
     seconds: float
     users_created: int = 0
-    counts: dict[str, int] = field(default_factory=dict)  # rows per generated table (COLUMNS keys)
+    counts: dict[str, int] = field(default_factory=dict)  # rows per generated table (load.TABLES keys)
 
 
 def _midnight_utc() -> int:
@@ -104,14 +107,16 @@ def _stages() -> tuple[int, list[StageInfo]]:
     return pipeline.id, stages
 
 
-def _dedupe_emails(chunk: Chunk) -> None:
-    """On a non-empty database: give generated emails that already exist a number."""
+def _dedupe_emails(chunk: Chunk) -> dict[int, tuple[str, str]]:
+    """On a non-empty database: give generated emails that already exist a number; returns contact id ->
+    (old, new) for the rows that follow a contact's email (sends, suppressions)."""
     rows = chunk.rows["contact"]
     email_at = COLUMNS["contact"].index("email")
     emails = [row[email_at] for row in rows]
     taken = set(Contact.objects.filter(email__in=emails).values_list("email", flat=True))
+    renamed: dict[int, tuple[str, str]] = {}
     if not taken:
-        return
+        return renamed
     for i, row in enumerate(rows):
         if row[email_at] in taken:
             local, domain = row[email_at].split("@", 1)
@@ -120,17 +125,21 @@ def _dedupe_emails(chunk: Chunk) -> None:
                 n += 1
             taken.add(f"{local}{n}@{domain}")
             rows[i] = row[:email_at] + (f"{local}{n}@{domain}",) + row[email_at + 1 :]
+            renamed[row[0]] = (row[email_at], f"{local}{n}@{domain}")
+    return renamed
 
 
-def _produce(generator: Generator, depth: int = 2):
+def _produce(generator: Generator, apps: list, depth: int = 2):
     """Generated chunks, made in a thread while the caller loads the previous one (the database ingests chunk N
-    while chunk N+1 is made)."""
+    while chunk N+1 is made). `apps` derive their rows from the chunk's (email sends, list members), in order."""
 
     kind_at, team_at = COLUMNS["touch"].index("kind"), COLUMNS["touch"].index("team")
 
     def filled():
         for chunk in generator.chunks():
             generator.fill(chunk)
+            for app in apps:
+                app.rows(chunk)
             # The timeline's own check, once per distinct kind and team of the chunk rather than per row.
             for kind, team in {(row[kind_at], row[team_at]) for row in chunk.rows["touch"]}:
                 check_touch(kind, team)
@@ -170,7 +179,7 @@ def seed(
     end = end if end is not None else _midnight_utc()
     loader = make_loader(out)
     clock = Clock(end, loader.tz_suffix)
-    totals = dict.fromkeys(COLUMNS, 0)
+    totals = dict.fromkeys(LOADED, 0)
     with transaction.atomic():
         pipeline_id, stages = _stages()
         plan = campaign_plan(end)
@@ -190,6 +199,11 @@ def seed(
             campaigns=plan,
             ids=Ids(start_ids),
         )
+        # Email marketing's part of the year: lists and segments, then the email campaigns with their sends.
+        segments_demo = SegmentsDemo(users, seed=seed, clock=clock, ids=generator.ids)
+        segments_demo.prepare()
+        email_demo = EmailDemo(plan, users, seed=seed, clock=clock, ids=generator.ids)
+        email_demo.prepare(segments_demo.segments, segments_demo.lists)
         # Rows each table is about to receive, roughly; a table that small next to that gets the bulk treatment.
         expected = {
             "company": generator.n_companies,
@@ -201,6 +215,10 @@ def seed(
             "stagechange": contacts * 0.15,
             "task": contacts * 0.05,
             "note": contacts * 0.01,
+            "emailsend": contacts * 2,
+            "suppression": contacts * 0.02,
+            "feedbacknotice": contacts * 0.005,
+            "listmember": contacts * 0.1,
         }
         bulk = [key for key, n in expected.items() if start_ids[key] - 1 < n]
         loader.prepare(bulk)
@@ -215,10 +233,13 @@ def seed(
             )
         last_report = time.monotonic()
         done_contacts = 0
-        for chunk in _produce(generator):
+        for chunk in _produce(generator, [email_demo, segments_demo]):
             if had_contacts:
-                _dedupe_emails(chunk)
-            for key in COLUMNS:
+                renamed = _dedupe_emails(chunk)
+                if renamed:
+                    email_demo.rename(chunk, renamed)
+            email_demo.drop_known_suppressions(chunk)
+            for key in LOADED:
                 loader.write(key, chunk.rows[key])
                 totals[key] += len(chunk.rows[key])
             done_contacts += chunk.contacts
@@ -230,6 +251,7 @@ def seed(
                     f"{elapsed:6.0f} s  {totals['touch'] / elapsed:>9,.0f} touchpoints/s"
                 )
                 last_report = now
+        email_demo.finish()
         out("Re-creating indexes and constraints, analyzing...")
         loader.finish()
     # Only the demo's own accounts get notifications: a seed into an install with real users tells them nothing.
@@ -238,7 +260,8 @@ def seed(
     out(
         f"Done in {seconds:.0f} s: {totals['company']:,} companies, {totals['contact']:,} contacts, "
         f"{totals['touch']:,} touchpoints, {totals['deal']:,} deals, {totals['lifecycle']:,} lifecycle changes, "
-        f"{totals['task']:,} tasks, {totals['note']:,} notes, {notified:,} notifications."
+        f"{totals['task']:,} tasks, {totals['note']:,} notes, {totals['emailsend']:,} email sends, "
+        f"{totals['suppression']:,} suppressed addresses, {notified:,} notifications."
     )
     if users_created:
         out(f"Created {users_created} demo user accounts (shared password; `smarketing demo` lists them).")

@@ -25,7 +25,16 @@ class CampaignSpec:
     talking_points: str = ""
     offer_summary: str = ""
     landing: str = "/"
+    # Email campaigns: the links of the email, (path, label), the first one the main call to action; the
+    # journey picks which one a click touch went to and the email demo stores them as the campaign's links.
+    links: tuple[tuple[str, str], ...] = ()
+    # An A/B test of subjects: 20 % of the audience gets the test at the start, the rest the winner 4 hours on.
+    ab_test: bool = False
     id: int | None = None
+
+    def __post_init__(self):
+        if self.channel == "email" and not self.links:
+            self.links = ((self.landing, "Learn more"),)
 
 
 def campaign_plan(end: int) -> list[CampaignSpec]:
@@ -56,6 +65,12 @@ def campaign_plan(end: int) -> list[CampaignSpec]:
                 "newsletter",
                 "email",
                 landing="/blog/attribution-models-explained" if m % 3 == 0 else "/product",
+                links=(
+                    ("/blog/attribution-models-explained" if m % 3 == 0 else "/product", "Read the story"),
+                    ("/webinars", f"Save your seat: {webinar}"),
+                    ("/customers/case-studies/northwind", "How Northwind aligned marketing and sales"),
+                    ("/pricing", "See pricing"),
+                ),
             )
         )
         plan.append(
@@ -70,6 +85,7 @@ def campaign_plan(end: int) -> list[CampaignSpec]:
                 "newsletter",
                 "email",
                 landing="/webinars",
+                links=(("/webinars", "Register now"), ("/blog/mql-to-sql-handoff-sla", "Read last month's recap")),
             )
         )
         plan.append(
@@ -178,26 +194,60 @@ def campaign_plan(end: int) -> list[CampaignSpec]:
                     offer_summary="Booth visitors: 20% off the first year.",
                 )
             )
+    nurture_links = (
+        ("/product", "Take the two-minute tour"),
+        ("/resources/alignment-report", "Get the State of Alignment report"),
+        ("/demo", "Book a demo"),
+    )
     for name, channel, tag, owner in (
         ("SEO: blog and guides", "organic", "evergreen-seo", "noah"),
         ("Partner referral program", "referral", "evergreen-partners", "maya"),
         ("Nurture: welcome series", "email", "evergreen-nurture-welcome", "noah"),
         ("Nurture: MQL follow-up", "email", "evergreen-nurture-mql", "maya"),
     ):
-        plan.append(CampaignSpec(name, channel, tag, start, end, False, owner, *W.UTM[channel][0], landing="/product"))
-    plan.append(
-        CampaignSpec(
-            "Product announcement: the pipeline board",
-            "email",
-            "announce-pipeline-board",
-            start + 100 * DAY + 15 * HOUR,
-            start + 100 * DAY + 15 * HOUR,
-            True,
-            "maya",
-            "newsletter",
-            "email",
-            landing="/product/crm",
+        links = nurture_links if channel == "email" else ()
+        plan.append(
+            CampaignSpec(
+                name, channel, tag, start, end, False, owner, *W.UTM[channel][0], landing="/product", links=links
+            )
         )
-    )
+    # Launches: one-shot announcements to the whole audience (the second one with an A/B test of subjects).
+    for name, tag, day, landing, links in (
+        (
+            "Product announcement: the pipeline board",
+            "announce-pipeline-board",
+            100,
+            "/product/crm",
+            (("/product/crm", "See the pipeline board"), ("/demo", "Book a demo"), ("/pricing", "See pricing")),
+        ),
+        (
+            "Product launch: email marketing with closed-loop reports",
+            "launch-email-marketing",
+            250,
+            "/product/email-marketing",
+            (
+                ("/product/email-marketing", "See what's new"),
+                ("/product/analytics", "Explore the campaign report"),
+                ("/docs/getting-started", "Read the getting-started guide"),
+            ),
+        ),
+    ):
+        at = start + day * DAY + 15 * HOUR
+        plan.append(
+            CampaignSpec(
+                name,
+                "email",
+                tag,
+                at,
+                at,
+                True,
+                "maya",
+                "newsletter",
+                "email",
+                landing=landing,
+                links=links,
+                ab_test=tag == "launch-email-marketing",
+            )
+        )
     plan.sort(key=lambda c: (c.starts_at, c.utm_campaign))
     return plan

@@ -141,6 +141,16 @@ class Generator:
         self.seo = next(c for c in campaigns if c.utm_campaign == "evergreen-seo")
         self.partners = next(c for c in campaigns if c.utm_campaign == "evergreen-partners")
         self.nurture = [c for c in campaigns if c.utm_campaign.startswith("evergreen-nurture")]
+        self.welcome = next(c for c in campaigns if c.utm_campaign == "evergreen-nurture-welcome")
+        self.mql_nurture = next((c for c in campaigns if c.utm_campaign == "evergreen-nurture-mql"), None)
+        self.email_oneshots = sorted(
+            (c for c in campaigns if c.channel == "email" and c.oneshot), key=lambda c: c.starts_at
+        )
+        self.email_starts = [c.starts_at for c in self.email_oneshots]
+        # The one campaign whose complaints went over the 0.3 % line (a mid-year webinar invitation).
+        invites = [c for c in campaigns if c.utm_campaign.endswith("-webinar-invite")]
+        invites.sort(key=lambda c: c.starts_at)
+        self.complaints = invites[len(invites) // 2].id if invites else None
         # Summaries and details per campaign, built once: the hot loop only looks them up.
         self.txt = {}
         for c in campaigns:
@@ -158,6 +168,19 @@ class Generator:
                 "attended": f"Attended “{c.name}”"[:300],
                 "event": f"Visited our booth at {c.name}"[:300],
                 "source": c.utm_source or c.channel,
+                # Per link of an email: the click touch (summary, details) and the page view it leads to.
+                "links": [
+                    (
+                        f"Clicked {path} in “{c.name}”"[:300],
+                        _dumps({"url": path, "link": n}),
+                        self.page_summary.get(path, f"Viewed {path}"),
+                        self.page_details.get(path) or _dumps({"url": path}),
+                    )
+                    for n, (path, _label) in enumerate(c.links, start=1)
+                ],
+                "unsubscribed": f"Unsubscribed from “{c.name}”"[:300],
+                "complained": f"Marked “{c.name}” as spam"[:300],
+                "bounced": f"Email bounced: “{c.name}” (550 5.1.1 mailbox unavailable)"[:300],
             }
 
     # ------------------------------------------------------------------------------------------------------

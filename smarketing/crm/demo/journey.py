@@ -6,6 +6,7 @@ between them changes the seed's output.
 
 import html
 import math
+from bisect import bisect_left
 from operator import itemgetter
 
 from django.utils.html import strip_tags
@@ -194,33 +195,29 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
     final = path[-1][0]
     changed_at = path[-1][1]
 
-    # Consent: given on the first form (or a badge scan); outbound contacts rest on legitimate interest.
-    unsub = None
+    # Consent: given on the first form (or a badge scan); outbound contacts rest on legitimate interest. Some
+    # leave later (unsubscribe or, rarely, a spam complaint) and some addresses bounce: decided here, played
+    # out against the emails they actually received once the timeline is drawn (_leave).
+    leaves = False
     if channel == "outreach":
         consent = ("granted", clock.ts(created), "legitimate_interest", "Outbound prospecting (B2B)")
     elif rnd() < 0.78:
         where = f"Badge scan: {acq.name}" if channel == "event" and acq else f"Form: {form or 'Newsletter signup'}"
         consent = ("granted", clock.ts(created), "consent", where[:200])
-        if rnd() < 0.05:
-            unsub = created + int((end - created) * rnd())
-            ev.append(
-                (
-                    unsub,
-                    None,
-                    "unsubscribed",
-                    "marketing",
-                    None,
-                    None,
-                    "email",
-                    "Unsubscribed from marketing email",
-                    "{}",
-                )
-            )
-            consent = ("withdrawn", clock.ts(unsub), "consent", "Unsubscribe link")
+        leaves = rnd() < 0.05
     else:
         consent = ("unknown", None, "", "")
-    may_email = consent[0] == "granted" or unsub is not None
-    email_until = unsub if unsub is not None else end
+    may_email = consent[0] == "granted"
+    bounces = may_email and not leaves and rnd() < 0.012
+    # One send per campaign and contact (email.EmailSend is unique): campaign id -> (sent at, its touches).
+    mailed: dict[int, tuple[int, list]] = {}
+    # The campaign emails they can still get: one-shot sends after they joined, the MQL follow-up, the welcome.
+    pool: list[CampaignSpec] = []
+    if may_email:
+        pool = gen.email_oneshots[bisect_left(gen.email_starts, created) :]
+        if mql_at is not None and gen.mql_nurture is not None:
+            pool.append(gen.mql_nurture)
+        pool.append(gen.welcome)
 
     # Sales works the contact from MQL (outbound: from the start) until the deal closes, or on.
     if owner is None or (mql_at is None and channel != "outreach" and d is None):
@@ -299,52 +296,24 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
         if d_ > WINDOW_DAYS:
             d_ = WINDOW_DAYS
         r = rnd()
-        if r < 0.42 and may_email and t < email_until:
-            todays = active["email"][d_]
-            c = todays[int(rnd() * len(todays))] if todays else gen.nurture[0]
-            sent = c.starts_at + int(rnd() * 1800) if c.oneshot else t
-            if sent < created or sent >= email_until:
-                c = gen.nurture[int(rnd() * 2)]
-                sent = t
-            tx = txt[c.id]
-            esrc = tx["source"]
-            ev.append((sent, None, "email_sent", "marketing", None, c.id, esrc, tx["sent"], "{}"))
-            n += 1
-            if rnd() < 0.38:
-                opened = sent + int(rng.expovariate(1 / (3 * HOUR)))
-                if opened < end:
-                    ev.append((opened, None, "email_opened", "marketing", None, c.id, esrc, tx["opened"], "{}"))
-                    n += 1
-                    if rnd() < 0.3:
-                        clicked = opened + 20 + int(rnd() * 400)
-                        ev.append(
-                            (
-                                clicked,
-                                None,
-                                "email_clicked",
-                                "marketing",
-                                None,
-                                c.id,
-                                esrc,
-                                tx["clicked"],
-                                tx["click_details"],
-                            )
-                        )
-                        ev.append(
-                            (
-                                clicked + 4,
-                                None,
-                                "page_viewed",
-                                "marketing",
-                                None,
-                                c.id,
-                                esrc,
-                                psum.get(c.landing, f"Viewed {c.landing}"),
-                                pdet.get(c.landing) or tx["click_details"],
-                            )
-                        )
-                        n += 2
-            continue
+        if r < 0.42 and pool:
+            # The first campaign email is the welcome series; then any campaign they had not had yet.
+            c = pool.pop() if not mailed else pool.pop(int(rnd() * len(pool)))
+            if c.oneshot:
+                sent = c.starts_at + int(rnd() * 1800)
+                if c.ab_test and rnd() >= 0.2:
+                    sent += 4 * HOUR  # the remainder, after the test window, gets the winning subject
+            elif c is gen.welcome:
+                sent = created + HOUR + int(rnd() * 2 * DAY)
+            else:
+                sent = mql_at + DAY + int(rnd() * 2 * DAY)
+            if sent < end:
+                added = _email(gen, c, sent)
+                mailed[c.id] = (sent, added)
+                ev.extend(added)
+                n += len(added)
+                continue
+            r = 0.5  # too late for that one: a web visit instead
         if r < 0.72:
             r2 = rnd()
             if r2 < 0.5:
@@ -462,12 +431,14 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
             ev.append((t, None, "page_viewed", "marketing", None, None, "direct", psum[page], pdet[page]))
         n += 1
 
+    if mailed and (leaves or bounces or gen.complaints in mailed):
+        consent = _leave(gen, ev, mailed, leaves, bounces) or consent
     ev.sort(key=itemgetter(0))
     # Attribution: the newest marketing touch is the last-touch source.
     last_camp = first_camp
     last_at = t0
     for e in reversed(ev):
-        if e[3] == "marketing" and e[2] != "unsubscribed":
+        if e[3] == "marketing" and e[2] not in _NOT_ATTRIBUTED:
             last_at = e[0]
             last_camp = gen.by_id.get(e[5]) if e[5] else None
             break
@@ -523,6 +494,101 @@ def contact_rows(gen, rows: dict, p: _Person, company: dict | None) -> None:  # 
         out((take, days[s // DAY] + tod[s % DAY], cid, coid, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8]))
         take += 1
     gen.ids.next["touch"] = take
+
+
+_NOT_ATTRIBUTED = {"unsubscribed", "email_complained", "email_bounced"}
+
+
+def _email(gen, c: CampaignSpec, sent: int) -> list:
+    """One campaign email to one contact: the send, maybe an open, maybe clicks (each followed by the page)."""
+    rng = gen.rng
+    rnd = rng.random
+    end = gen.clock.end
+    tx = gen.txt[c.id]
+    esrc = tx["source"]
+    out = [(sent, None, "email_sent", "marketing", None, c.id, esrc, tx["sent"], "{}")]
+    if rnd() < 0.38:
+        # Only the first human open is a touch (later opens are counted on the send, email.tracking).
+        opened = sent + int(rng.expovariate(1 / (3 * HOUR)))
+        if opened < end:
+            out.append((opened, None, "email_opened", "marketing", None, c.id, esrc, tx["opened"], "{}"))
+            if rnd() < 0.3:
+                links = tx["links"]
+                clicked = opened + 20 + int(rnd() * 400)
+                for k in range(1 + (rnd() < 0.2)):  # a few go on to a second link
+                    if clicked >= end - 10:
+                        break
+                    link = links[0] if k == 0 and rnd() < 0.6 else links[int(rnd() * len(links))]
+                    out.append((clicked, None, "email_clicked", "marketing", None, c.id, esrc, link[0], link[1]))
+                    out.append((clicked + 4, None, "page_viewed", "marketing", None, c.id, esrc, link[2], link[3]))
+                    clicked += 60 + int(rnd() * 900)
+    return out
+
+
+def _leave(gen, ev: list, mailed: dict, leaves: bool, bounces: bool) -> tuple | None:
+    """Play out an unsubscribe, a complaint or a hard bounce against the emails the contact received, then
+    drop every later send: the address is suppressed from then on (as mail.suppression makes it).
+
+    Returns the contact's new consent (None when it does not change)."""
+    rng = gen.rng
+    rnd = rng.random
+    end = gen.clock.end
+    sends = sorted((sent, cid) for cid, (sent, _) in mailed.items())
+    consent = None
+    if bounces:
+        # A mistyped or abandoned address: the first marketing email hard-bounces.
+        sent, cid = sends[0]
+        first = mailed[cid][1]
+        ev_drop = {id(e) for e in first[1:]}  # no open, no click
+        tx = gen.txt[cid]
+        at = min(sent + 20 + int(rnd() * 600), end - 1)
+        bounce = (at, None, "email_bounced", "marketing", None, cid, tx["source"], tx["bounced"], _BOUNCE_DETAILS)
+        ev.append(bounce)
+        mailed[cid] = (sent, [first[0], bounce])
+    elif leaves:
+        # They leave from one of the emails they got (the later ones more likely), after reading it or not.
+        sent, cid = sends[min(len(sends) - 1, int(len(sends) * rnd() ** 0.5))]
+        complaint = rnd() < (0.15 if cid == gen.complaints else 0.04)
+        ev_drop, at, consent = _quit(gen, ev, mailed, cid, sent, complaint)
+    elif rnd() < 0.003:
+        # The campaign that drew complaints above the 0.3 % line (the report's auto-pause story).
+        cid = gen.complaints
+        ev_drop, at, consent = _quit(gen, ev, mailed, cid, mailed[cid][0], True)
+    else:
+        return None
+    for other, (sent, touches) in list(mailed.items()):
+        if sent > at:
+            ev_drop.update(id(e) for e in touches)
+            del mailed[other]
+    if ev_drop:
+        ev[:] = [e for e in ev if id(e) not in ev_drop]
+    return consent
+
+
+_BOUNCE_DETAILS = _dumps({"kind": "hard", "diagnostic": "550 5.1.1 The email account does not exist"})
+
+
+def _quit(gen, ev: list, mailed: dict, cid: int, sent: int, complaint: bool) -> tuple[set, int, tuple]:
+    rng = gen.rng
+    end = gen.clock.end
+    touches = mailed[cid][1]
+    tx = gen.txt[cid]
+    opened = next((e[0] for e in touches if e[2] == "email_opened"), None)
+    at = (opened or sent) + 30 + int(rng.expovariate(1 / (2 * HOUR)) if opened is None else rng.random() * 600)
+    at = min(at, end - 1)
+    name = gen.by_id[cid].name
+    if complaint:
+        touch = (at, None, "email_complained", "marketing", None, cid, tx["source"], tx["complained"], "{}")
+        consent = ("withdrawn", gen.clock.ts(at), "consent", f"Spam complaint about “{name}”"[:200])
+    else:
+        touch = (at, None, "unsubscribed", "marketing", None, cid, "email", tx["unsubscribed"], _UNSUB_DETAILS)
+        consent = ("withdrawn", gen.clock.ts(at), "consent", f"Unsubscribed from campaign {name}"[:200])
+    ev.append(touch)
+    mailed[cid] = (sent, [*touches, touch])
+    return set(), at, consent
+
+
+_UNSUB_DETAILS = _dumps({"method": "one-click"})
 
 
 def _active(gen, channel: str, t: int) -> CampaignSpec | None:

@@ -216,8 +216,14 @@ class SeededHistoryTests(TestCase):
         self.assertFalse(granted.filter(Q(consent_at=None) | Q(consent_basis="") | Q(consent_source="")).exists())
         withdrawn = Contact.objects.filter(consent_status="withdrawn")
         for contact in withdrawn:
+            # An unsubscribe (or a spam complaint) from a campaign email they had received.
+            left = Touchpoint.objects.get(
+                contact=contact, kind__in=["unsubscribed", "email_complained"], occurred_at=contact.consent_at
+            )
             self.assertTrue(
-                Touchpoint.objects.filter(contact=contact, kind="unsubscribed", occurred_at=contact.consent_at).exists()
+                Touchpoint.objects.filter(
+                    contact=contact, kind="email_sent", campaign=left.campaign_id, occurred_at__lte=left.occurred_at
+                ).exists()
             )
             self.assertFalse(
                 Touchpoint.objects.filter(
