@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Indexes for the pages that list newest first with keyset pages: the suppression list and the viewer."""
 
-    dependencies = [("mail", "0001_initial")]
+    dependencies = [("mail", "0003_transactional_claimed_at")]
 
     operations = [
         migrations.AddIndex(
