@@ -79,7 +79,11 @@ class BuildMessageTests(SimpleTestCase):
         self.assertTrue(parse(build())["Message-ID"].endswith("@mail.acme.example>"))
         self.assertEqual(parse(build(message_id="<given.1@acme.example>"))["Message-ID"], "<given.1@acme.example>")
 
-    @override_settings(MAIL_MESSAGE_ID_DOMAIN="", SITE_URL="https://crm.acme.example:8443")
+    @override_settings(
+        MAIL_MESSAGE_ID_DOMAIN="",
+        SITE_URL="https://crm.acme.example:8443",
+        SMARKETING_BASE_URL="https://crm.acme.example:8443",
+    )
     def test_message_id_domain_defaults_to_the_public_host(self):
         self.assertTrue(make_message_id().endswith("@crm.acme.example>"))
 
