@@ -90,3 +90,26 @@ def _browser_tests_once(items):
     for item in items:
         if "browser" in item.keywords and "pg_browser" not in item.keywords:
             item.add_marker(skip)
+
+
+def _serialized_rollback_starts_clean() -> None:
+    """A `serialized_rollback` test reloads the rows the migrations made (content types, permissions, outbox
+    cursors, ...) by primary key. If a TransactionTestCase without it ran just before, its flush let post_migrate
+    re-create some of those rows under new keys, and the reload then breaks their unique constraints (the
+    "content type (auth, permission) already exists" errors that made the suite depend on test order). So such a
+    test first empties the database without post_migrate, then reloads: the same start whatever ran before."""
+    from django.core.management import call_command
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_setup.__func__
+
+    def _fixture_setup(cls):
+        if cls.serialized_rollback:
+            for db_name in cls._databases_names(include_mirrors=False):
+                call_command("flush", verbosity=0, interactive=False, database=db_name, inhibit_post_migrate=True)
+        original(cls)
+
+    TransactionTestCase._fixture_setup = classmethod(_fixture_setup)
+
+
+_serialized_rollback_starts_clean()
