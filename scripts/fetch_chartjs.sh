@@ -17,7 +17,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 ( cd "$TMP" && npm pack --silent "chart.js@$VERSION" >/dev/null )
 tar -xzf "$TMP"/chart.js-"$VERSION".tgz -C "$TMP" package/dist/chart.umd.js package/LICENSE.md package/package.json
-cp "$TMP/package/dist/chart.umd.js" "$DEST/chart.umd.js"
+# The source map is not shipped: drop its reference, or collectstatic's manifest storage refuses the file.
+sed '/^\/\/# sourceMappingURL=/d' "$TMP/package/dist/chart.umd.js" > "$DEST/chart.umd.js"
 cp "$TMP/package/LICENSE.md" "$DEST/LICENSE.md"
 node -e 'const p=require(process.argv[1]); console.log(p.name+" "+p.version+" ("+p.license+") from the npm registry")' "$TMP/package/package.json" > "$DEST/SOURCE"
 echo "$VERSION" > "$DEST/VERSION"
