@@ -63,18 +63,33 @@ case "${1:-}" in
     env -u DATABASE_URL "$VENV/bin/smarketing" check --fail-level WARNING
     env -u DATABASE_URL "$VENV/bin/smarketing" makemigrations --check --dry-run >/dev/null \
       || { echo "Models changed without a migration: run smarketing makemigrations" >&2; exit 1; }
-    echo "== Tests on SQLite =="
-    env -u DATABASE_URL "$VENV/bin/python" -m pytest "$@"
     PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-    if pg_reachable "$PG_URL"; then
-      echo "== Tests on PostgreSQL =="
-      DATABASE_URL="$PG_URL" "$VENV/bin/python" -m pytest "$@"
-    elif [ "${CI:-}" = true ]; then
-      echo "PostgreSQL is required in CI (TEST_DATABASE_URL=$PG_URL)" >&2
-      exit 1
-    else
+    if ! pg_reachable "$PG_URL"; then
+      if [ "${CI:-}" = true ]; then
+        echo "PostgreSQL is required in CI (TEST_DATABASE_URL=$PG_URL)" >&2
+        exit 1
+      fi
       echo "Skipping the PostgreSQL run: $PG_URL is not reachable."
+      echo "== Tests on SQLite =="
+      exec env -u DATABASE_URL "$VENV/bin/python" -m pytest "$@"
     fi
+    # The two database passes run side by side (each is one process, the machine has two cores or more), each
+    # with its own data directory; their output is printed when both are done.
+    logs=$(mktemp -d)
+    SMARKETING_DATA_DIR="$SMARKETING_DATA_DIR/sqlite" env -u DATABASE_URL \
+      "$VENV/bin/python" -m pytest "$@" >"$logs/sqlite" 2>&1 &
+    sqlite_pid=$!
+    SMARKETING_DATA_DIR="$SMARKETING_DATA_DIR/postgresql" DATABASE_URL="$PG_URL" \
+      "$VENV/bin/python" -m pytest "$@" >"$logs/postgresql" 2>&1 &
+    pg_pid=$!
+    echo "== Tests on SQLite and on PostgreSQL, side by side (logs in $logs) =="
+    sqlite_rc=0; wait "$sqlite_pid" || sqlite_rc=$?
+    pg_rc=0; wait "$pg_pid" || pg_rc=$?
+    echo "== Tests on SQLite (exit $sqlite_rc) =="
+    cat "$logs/sqlite"
+    echo "== Tests on PostgreSQL (exit $pg_rc) =="
+    cat "$logs/postgresql"
+    [ "$sqlite_rc" -eq 0 ] && [ "$pg_rc" -eq 0 ]
     ;;
   *)
     echo "usage: ./dev.sh demo | ./dev.sh test [pytest args]" >&2
