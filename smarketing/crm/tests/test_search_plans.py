@@ -1,5 +1,6 @@
 """Search and custom property filters give the same rows whichever SQL form crm.queries picks for them."""
 
+import datetime
 from unittest import mock
 
 from django.db import connection
@@ -104,3 +105,57 @@ class SearchPageShapeTests(TestCase):
                 after = records.page(page.next_cursor)
                 rest = list(Contact.objects.order_by(*fields).values_list("pk", flat=True)[50:])
                 self.assertEqual([c.pk for c in after.rows], rest)
+
+
+class SortedCandidateWindowTests(TestCase):
+    """A selective search's page from its candidates' sort keys (RecordList._page_from_sorted_candidates, used on
+    PostgreSQL) walks the same rows in the same order as sorting every candidate, page by page, whether the window
+    holds every candidate, too few to fill a page once filtered (the fallback), or anything between."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cast = make_cast()
+        cls.bob = cast["bob"]
+        when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+        for i in range(40):
+            contact = make_contact(
+                None,
+                first_name="Wei" if i % 3 else "Other",
+                last_name=f"Wei{i % 7}" if i % 3 == 0 else f"Li{i % 5}",
+                email=f"w{i:02d}@example.com" if i % 2 else f"wei{i:02d}@example.com",
+            )
+            Contact.objects.filter(pk=contact.pk).update(
+                fit_score=i % 4,  # ties, broken by id
+                last_touch_at=None if i % 5 == 0 else when + datetime.timedelta(hours=i % 6),
+                lifecycle_stage="lead" if i % 4 == 0 else "subscriber",
+            )
+        make_contact(None, first_name="Zed", last_name="Nobody", email="zed@example.com")
+
+    def walk(self, params: dict, size: int) -> list[int]:
+        ids, cursor = [], None
+        for _ in range(100):
+            page = queries.build_list("contact", self.bob, params).page(cursor, size=size)
+            ids += [c.pk for c in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                return ids
+        self.fail("the pages never ended")
+
+    def test_every_sort_and_window_walks_the_full_sort(self):
+        for sort in queries.CONTACT_SORTS:
+            for params in ({"q": "wei", "sort": sort}, {"q": "wei", "sort": sort, "lifecycle": "lead"}):
+                with mock.patch.object(queries.RecordList, "_page_from_sorted_candidates", return_value=None):
+                    expected = self.walk(params, size=4)
+                self.assertTrue(expected)
+                for window in (2, 5, 9, 200):
+                    with (
+                        self.subTest(params=params, window=window),
+                        mock.patch.object(queries, "CANDIDATE_WINDOW", window),
+                    ):
+                        self.assertEqual(self.walk(params, size=4), expected)
+
+    def test_postgresql_reads_the_candidates_sort_keys_with_a_union(self):
+        with CaptureQueriesContext(connection) as ctx:
+            self.walk({"q": "wei", "sort": "name"}, size=4)
+        union = [q["sql"] for q in ctx.captured_queries if " UNION " in q["sql"]]
+        self.assertEqual(bool(union), connection.vendor == "postgresql")
