@@ -45,6 +45,41 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # ingest (issue 9): a public hit is written at once, in the test's transaction, so a test sees the row after
+    # its request; the spool and its flusher are tested in core/tests/test_ingest.py with INGEST_SYNC off.
+    import tempfile
+
+    settings.INGEST_SYNC = True
+    settings.INGEST_DIR = tempfile.mkdtemp(prefix="smk-ingest-")
+
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_retry_shared_cache_locks, dispatch_uid="smk-retry-table-locks")
+
+
+def _retry_shared_cache_locks(sender, connection, **kwargs):
+    """SQLite test databases live in memory with a shared cache, which the browser tests' live server threads
+    and the test thread use at once. A shared-cache table lock fails a statement at once with "database table is
+    locked" (SQLITE_LOCKED: no busy timeout applies, and the statement did nothing), where a file database
+    would have waited. Retry such a statement for up to a second, as sqlite3_unlock_notify would; production
+    databases are files and never see this."""
+    if connection.vendor != "sqlite" or _retry_locked in connection.execute_wrappers:
+        return
+    connection.execute_wrappers.append(_retry_locked)
+
+
+def _retry_locked(execute, sql, params, many, context):
+    import time
+
+    from django.db import OperationalError
+
+    for attempt in range(100):
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as error:
+            if "table is locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -36,6 +36,19 @@ ensure_chromium() {
   fi
 }
 
+ensure_dovecot() {
+  # A real IMAP server for the sales email capture tests (smarketing/process/testing.py).
+  if [ -x /usr/sbin/dovecot ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's dovecot-imapd for the IMAP capture tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 || true
+  fi
+  if [ ! -x /usr/sbin/dovecot ]; then
+    if [ "${CI:-}" = true ]; then echo "Dovecot is missing at /usr/sbin/dovecot" >&2; exit 1; fi
+    echo "warning: /usr/sbin/dovecot not found; the IMAP capture tests will be skipped" >&2
+  fi
+}
+
 pg_reachable() {
   "$VENV/bin/python" - "$1" <<'PYEOF'
 import sys, psycopg
@@ -57,6 +70,7 @@ case "${1:-}" in
     shift
     ensure_venv test
     ensure_chromium
+    ensure_dovecot
     export SMARKETING_DATA_DIR=${SMARKETING_DATA_DIR:-$PWD/var/test}
     echo "== Lint and checks =="
     "$VENV/bin/ruff" check .

@@ -1,6 +1,7 @@
 """The one settings module. Every value comes from a typed environment variable (see docs/configuration.md)."""
 
 import ipaddress
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "smarketing.email",
     "smarketing.forms",
     "smarketing.scoring",
+    "smarketing.process",
     "smarketing.workflows",
     "smarketing.jobs",
     "smarketing.dataio",
@@ -217,6 +219,16 @@ EMAIL_SENDERS_PER_CAMPAIGN = env_int("EMAIL_SENDERS_PER_CAMPAIGN", 2, minimum=1)
 # The public tracking endpoints (email/views/public.py): hits per minute per client address before they answer
 # 429 (counted in the cache, CACHES below: per process unless CACHE_REDIS_URL is set).
 EMAIL_TRACKING_RATE_PER_MINUTE = env_int("EMAIL_TRACKING_RATE_PER_MINUTE", 1200, minimum=1)
+# Web tracking (issue 9, tracking part; smarketing/forms/views_tracking.py): page-view hits per minute per client
+# address on /t/hit and /t/p.gif before they are dropped (counted in the cache, like the email endpoints).
+TRACKING_RATE_PER_MINUTE = env_int("TRACKING_RATE_PER_MINUTE", 600, minimum=1)
+
+# Public forms (issue 9, formscapture: smarketing/forms/spam.py, forms/public.py): submissions per minute per
+# client address and per form before the submit endpoint answers 429 (counted in the cache, CACHES below), and
+# the largest request body it reads.
+FORMS_RATE_PER_IP = env_int("FORMS_RATE_PER_IP", 10, minimum=1)
+FORMS_RATE_PER_FORM = env_int("FORMS_RATE_PER_FORM", 300, minimum=1)
+FORMS_MAX_BODY_BYTES = env_int("FORMS_MAX_BODY_BYTES", 65536, minimum=1024)
 
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.
@@ -263,6 +275,16 @@ SPECTACULAR_SETTINGS = {
     # required in responses and absent from requests, so generated clients neither miss nor send them.
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smarketing.api.schema.postprocess"],
+    # Several resources have a `status` of their own: each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "FormStatusEnum": "smarketing.forms.models.FormStatus",
+        "FormStatusChangeEnum": ["live", "archived"],
+        "SubmissionStatusEnum": "smarketing.forms.models.SubmissionStatus",
+        "WorkflowStatusEnum": "smarketing.workflows.models.WorkflowStatus",
+        "EnrollmentStatusEnum": "smarketing.workflows.models.EnrollmentStatus",
+        "StepRunStatusEnum": "smarketing.workflows.models.StepStatus",
+        "PredictiveModelStatusEnum": "smarketing.scoring.models.ModelStatus",
+    },
 }
 
 LOGGING = {
@@ -286,6 +308,19 @@ SERVE_BIND = env_str("BIND", "127.0.0.1:8000")
 SERVE_WORKERS = env_int("WEB_CONCURRENCY", 2, minimum=1)
 FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# --- ingest (issue 9): the tracking ingest path (smarketing/core/ingest.py, core/fastpath.py, docs/scaling.md) ---
+SERVE_THREADS = env_int("WEB_THREADS", 4, minimum=1)  # gunicorn threads per worker process
+SERVE_ACCESS_LOG = env_bool("ACCESS_LOG", True)  # one log line per request (its cost: docs/scaling.md)
+# Public hits are spooled to files here (one per process, deleted once written to the database).
+INGEST_DIR = env_str("INGEST_DIR", "") or str(DATA_DIR / "ingest")
+INGEST_BATCH = env_int("INGEST_BATCH", 500, minimum=1)  # records per transaction; a full batch flushes at once
+INGEST_INTERVAL_MS = env_int("INGEST_INTERVAL_MS", 200, minimum=10)  # the longest a hit waits for the database
+INGEST_REPLAY_SECONDS = env_int("INGEST_REPLAY_SECONDS", 30, minimum=1)  # how often a process looks for dead spools
+INGEST_FSYNC = env_bool("INGEST_FSYNC", False)  # fdatasync every hit: survives a machine crash, costs a disk flush
+INGEST_SYNC = env_bool("INGEST_SYNC", False)  # write each hit at once in the request (tests, debugging)
+# /bench/noop: a view doing nothing through the whole middleware stack, the baseline of bench/ingest_bench.py.
+BENCH_NOOP_VIEW = env_bool("BENCH_NOOP_VIEW", False)
+
 # Private addresses webhooks may reach anyway (e.g. an internal receiver); checked here so a typo fails at start.
 WEBHOOK_ALLOWED_ADDRESSES = env_list("WEBHOOK_ALLOWED_ADDRESSES", [])
 for _network in WEBHOOK_ALLOWED_ADDRESSES:
@@ -293,3 +328,32 @@ for _network in WEBHOOK_ALLOWED_ADDRESSES:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ConfigError(f"WEBHOOK_ALLOWED_ADDRESSES: {_network!r} is not an IP address or CIDR network") from None
+
+# -- wfengine (issue 9): the workflow runner -------------------------------------------------------------------
+# Every workflow wait is multiplied by this (tests and demos use e.g. 0.001: "2 days" becomes about 3 minutes).
+try:
+    WORKFLOW_WAIT_SCALE = float(env_str("WORKFLOW_WAIT_SCALE", "1") or "1")
+except ValueError:
+    raise ConfigError(f"WORKFLOW_WAIT_SCALE={env_str('WORKFLOW_WAIT_SCALE')!r} is not a number") from None
+if not 0 <= WORKFLOW_WAIT_SCALE <= 1000:
+    raise ConfigError("WORKFLOW_WAIT_SCALE must be between 0 and 1000")
+# Enrollments the runner claims at once (one lease, one transaction per step of the batch).
+WORKFLOW_BATCH_SIZE = env_int("WORKFLOW_BATCH_SIZE", 500, minimum=1)
+# How long a runner's claim lasts; a runner that died is taken over after this.
+WORKFLOW_LEASE_SECONDS = env_int("WORKFLOW_LEASE_SECONDS", 300, minimum=5)
+# Predictive lead scoring (issue 9, part predictive; smarketing/scoring/predictive/, docs/scoring.md): a model
+# trains only with at least this many won and this many lost deal contacts; it retrains every N days.
+PREDICTIVE_MIN_OUTCOMES = env_int("PREDICTIVE_MIN_OUTCOMES", 30, minimum=2)
+PREDICTIVE_RETRAIN_DAYS = env_int("PREDICTIVE_RETRAIN_DAYS", 7, minimum=1)
+
+# -- the sales process (issue 10): sales email capture (smarketing/process/capture/, docs/sales-process.md) --------
+# Each user's BCC logging address is log+<token>@MAILIN_DOMAIN; `smarketing mailin` receives it on MAILIN_BIND
+# (put it behind the company's mail server in production: route that domain to it).
+MAILIN_DOMAIN = env_str("MAILIN_DOMAIN", "log.localhost").strip().lower()
+if not re.fullmatch(r"[a-z0-9.-]{1,253}", MAILIN_DOMAIN or ""):
+    raise ConfigError(f"MAILIN_DOMAIN={MAILIN_DOMAIN!r} is not a domain name")
+MAILIN_BIND = env_str("MAILIN_BIND", "127.0.0.1:2525")
+# A captured message larger than this is refused whole (SMTP 552; IMAP: skipped and reported).
+MAILIN_MAX_BYTES = env_int("MAILIN_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Addresses at these domains (besides the users' own domains) are colleagues: mail among them is never logged.
+INTERNAL_EMAIL_DOMAINS = [d.strip().lower() for d in env_list("INTERNAL_EMAIL_DOMAINS", []) if d.strip()]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from smarketing.core.health import healthz
@@ -20,8 +21,21 @@ urlpatterns = [
     path("notifications/", include("smarketing.notifications.urls")),
     path("email/", include("smarketing.email.urls")),
     path("e/", include("smarketing.email.urls_public")),
+    # Issue 9: lead capture, web tracking, scoring, workflows.
+    path("forms/", include("smarketing.forms.urls")),
+    path("f/", include("smarketing.forms.urls_public")),
+    path("", include("smarketing.forms.urls_tracking")),
+    path("scoring/", include("smarketing.scoring.urls")),
+    path("workflows/", include("smarketing.workflows.urls")),
+    path("handoff/", include("smarketing.process.urls")),
     path("", include("smarketing.segments.urls")),
     path("mail/", include("smarketing.mail.urls")),
     path("", include("smarketing.metrics.urls")),
     path("", include("smarketing.crm.urls")),
 ]
+
+# ingest (issue 9): the no-op baseline of bench/ingest_bench.py, only when BENCH_NOOP_VIEW=true.
+if settings.BENCH_NOOP_VIEW:
+    from smarketing.core.bench import noop
+
+    urlpatterns.insert(0, path("bench/noop", noop, name="bench_noop"))

@@ -19,9 +19,14 @@ from smarketing.api.views import docs, tokens
 from smarketing.api.views.base import ApiViewMixin
 from smarketing.crm.api import views as crm
 from smarketing.email.api import views as email
+from smarketing.forms.api import views as forms  # issue 9 formsbuilder
 from smarketing.metrics import api as metrics
+from smarketing.process.api import views as process  # the handoff (issue 10)
+from smarketing.scoring.api import predictive as scoring_predictive  # predictive (issue 9)
+from smarketing.scoring.api import views as scoring  # scoring (issue 9)
 from smarketing.segments.api import views as segments
 from smarketing.timeline.api import views as timeline
+from smarketing.workflows.api import views as workflows
 
 app_name = "api"
 
@@ -50,6 +55,19 @@ router.register("segments", segments.SegmentViewSet, basename="segment")
 router.register("lists", segments.ContactListViewSet, basename="list")
 router.register("email-templates", email.EmailTemplateViewSet, basename="email-template")
 router.register("campaigns", metrics.CampaignViewSet, basename="campaign")  # email's, with the report
+# predictive (issue 9)
+router.register("predictive-models", scoring_predictive.PredictiveModelViewSet, basename="predictive-model")
+router.register("forms", forms.FormViewSet, basename="form")  # issue 9 formsbuilder
+# scoring (issue 9)
+router.register("score-groups", scoring.ScoreGroupViewSet, basename="score-group")
+router.register("score-changes", scoring.ScoreChangeViewSet, basename="score-change")
+# wfactions: workflows and their enrollments
+# the handoff (issue 10)
+router.register("handoffs", process.HandoffViewSet, basename="handoff")
+router.register("rejection-reasons", process.RejectionReasonViewSet, basename="rejection-reason")
+router.register("stage-governance", process.StageGovernanceViewSet, basename="stage-governance")
+router.register("workflows", workflows.WorkflowViewSet, basename="workflow")
+router.register("enrollments", workflows.EnrollmentViewSet, basename="enrollment")
 
 
 class RootView(ApiViewMixin, APIView):

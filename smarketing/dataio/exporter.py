@@ -40,6 +40,7 @@ from smarketing.crm.models import (
 )
 from smarketing.crm.sources import source_label
 from smarketing.dataio.models import Export
+from smarketing.forms import exports as form_exports
 from smarketing.timeline import kinds
 from smarketing.timeline.models import Team, Touchpoint
 
@@ -134,6 +135,10 @@ class ExportKind:
     columns: list[Column]
     object_type: str | None  # for custom property columns
     filters: tuple[str, ...]
+    # A kind another app contributes (its own exports module) answers for its filters, rows and columns,
+    # which may depend on the filters: a form's submissions have that form's fields as columns.
+    contributed: object = None  # a module with parse_filters(params, user), queryset(filters, user),
+    #                            header_and_getters(filters)
 
 
 KINDS = {
@@ -152,6 +157,10 @@ KINDS = {
         "Timeline", Touchpoint, TOUCHPOINT_COLUMNS, None, ("contact", "company", "deal", "kind", "team")
     ),
 }
+# Kinds contributed by the apps (dataio only assembles them). issue 9 formsbuilder: form submissions.
+KINDS["form_submissions"] = ExportKind(
+    form_exports.LABEL, form_exports.MODEL, [], None, ("form", "status"), contributed=form_exports
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -173,6 +182,8 @@ def parse_filters(kind: str, params, user) -> dict:
     A bad value is an error here, not dropped as on a list page: an export silently wider than asked for
     would be worse than no export.
     """
+    if KINDS[kind].contributed is not None:
+        return KINDS[kind].contributed.parse_filters(params, user)
     if kind in CRM_LISTS and params.get("selection"):
         # The ticked rows only: the other fields of a bulk form (owner, lifecycle stage) are not filters.
         ids = parse_ids(params.getlist("ids"), MAX_SELECTED)
@@ -206,6 +217,8 @@ def parse_filters(kind: str, params, user) -> dict:
 
 def queryset(kind: str, filters: dict, user) -> QuerySet:
     """The rows to export: for CRM lists the list page's own queryset, with what the columns need joined."""
+    if KINDS[kind].contributed is not None:
+        return KINDS[kind].contributed.queryset(filters, user)
     if kind in CRM_LISTS:
         from smarketing.crm.queries import build_list
 
@@ -238,8 +251,10 @@ def is_large(kind: str, filters: dict, user) -> bool:
 # Rows
 
 
-def header_and_getters(kind: str) -> tuple[list[str], list[Callable]]:
+def header_and_getters(kind: str, filters: dict | None = None) -> tuple[list[str], list[Callable]]:
     spec = KINDS[kind]
+    if spec.contributed is not None:
+        return spec.contributed.header_and_getters(filters or {})
     headers = [c.header for c in spec.columns]
     getters = [c.value for c in spec.columns]
     if spec.object_type:
@@ -262,7 +277,7 @@ def records(kind: str, filters: dict, user) -> Iterator:
 
 
 def rows(kind: str, filters: dict, user) -> tuple[list[str], Iterator[list]]:
-    headers, getters = header_and_getters(kind)
+    headers, getters = header_and_getters(kind, filters)
     return headers, ([get(obj) for get in getters] for obj in records(kind, filters, user))
 
 

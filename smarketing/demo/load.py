@@ -25,6 +25,8 @@ from smarketing.crm.demo.common import COLUMNS as CRM_COLUMNS
 from smarketing.crm.demo.common import TABLES as CRM_TABLES
 from smarketing.crm.models import Company, Contact, Deal, DealContact, DealStageChange, LifecycleChange, Note, Task
 from smarketing.email import demo as email_demo
+from smarketing.forms import demo as forms_demo  # issue 9 formsbuilder
+from smarketing.forms import demo_tracking as tracking_demo  # issue 9, tracking part
 from smarketing.mail import demo as mail_demo
 from smarketing.segments import demo as segments_demo
 from smarketing.timeline.models import Touchpoint
@@ -47,6 +49,8 @@ TABLES: dict[str, tuple] = {
     **email_demo.TABLES,
     **mail_demo.TABLES,
     **segments_demo.TABLES,
+    **tracking_demo.TABLES,  # issue 9, tracking part
+    **forms_demo.TABLES,  # issue 9 formsbuilder
 }
 COLUMNS = {key: columns for key, (_model, columns) in TABLES.items()}
 # Filled in key order by the generator, so keeping them during the load is cheap.

@@ -37,6 +37,8 @@ from smarketing.demo.load import COLUMNS as LOADED
 from smarketing.demo.load import make_loader
 from smarketing.demo.users import ensure_demo_users, missing_demo_users, seed_people
 from smarketing.email.demo import EmailDemo
+from smarketing.forms.demo import FormsDemo
+from smarketing.forms.demo_tracking import TrackingDemo  # issue 9, tracking part
 from smarketing.notifications.demo import seed_notifications
 from smarketing.segments.demo import SegmentsDemo
 from smarketing.timeline.services import check_touch
@@ -156,6 +158,7 @@ def seed(
     companies: int | None = None,
     end: int | None = None,
     demo_users: bool = False,
+    automation: bool = False,
     out: Callable[[str], None] = print,
 ) -> SeedResult:
     """Generate and bulk-load the history of `contacts` contacts; see the module docstring.
@@ -204,6 +207,10 @@ def seed(
         segments_demo.prepare()
         email_demo = EmailDemo(plan, users, seed=seed, clock=clock, ids=generator.ids)
         email_demo.prepare(segments_demo.segments, segments_demo.lists)
+        tracking_demo = TrackingDemo(seed=seed, ids=generator.ids, clock=clock)  # issue 9, tracking part: visits
+        # Lead capture (issue 9 formsbuilder): the live forms, with a submission per form_submitted touch.
+        forms_demo = FormsDemo(users, seed=seed, clock=clock, ids=generator.ids)
+        forms_demo.prepare()
         # Rows each table is about to receive, roughly; a table that small next to that gets the bulk treatment.
         expected = {
             "company": generator.n_companies,
@@ -219,6 +226,9 @@ def seed(
             "suppression": contacts * 0.02,
             "feedbacknotice": contacts * 0.005,
             "listmember": contacts * 0.1,
+            "visitor": contacts * 0.5,
+            "pageview": contacts * 2,
+            "formsubmission": contacts * 0.5,
         }
         bulk = [key for key, n in expected.items() if start_ids[key] - 1 < n]
         loader.prepare(bulk)
@@ -233,7 +243,7 @@ def seed(
             )
         last_report = time.monotonic()
         done_contacts = 0
-        for chunk in _produce(generator, [email_demo, segments_demo]):
+        for chunk in _produce(generator, [email_demo, segments_demo, tracking_demo, forms_demo]):
             if had_contacts:
                 renamed = _dedupe_emails(chunk)
                 if renamed:
@@ -252,10 +262,14 @@ def seed(
                 )
                 last_report = now
         email_demo.finish()
+        tracking_demo.finish()
         out("Re-creating indexes and constraints, analyzing...")
         loader.finish()
+        forms_demo.finish()
     # Only the demo's own accounts get notifications: a seed into an install with real users tells them nothing.
     notified = seed_notifications(users) if missing_demo_users() == 0 else 0
+    if automation:
+        seed_automation(out)
     seconds = time.monotonic() - started
     out(
         f"Done in {seconds:.0f} s: {totals['company']:,} companies, {totals['contact']:,} contacts, "
@@ -278,6 +292,22 @@ def seed(
         users_created=users_created,
         counts=totals,
     )
+
+
+def seed_automation(out: Callable[[str], None] = print) -> None:
+    """The pillars that act on the loaded history rather than generate it (issue 9): lead scores and their
+    history from the seeded touches, the two demo workflows run by the real runner, the handoff's history and live
+    queue (issue 10), the predictive model. The
+    demo runs them (`seed --automation`); the bare seed (tests, benches) leaves the history as generated."""
+    from smarketing.process.demo import seed_handoff
+    from smarketing.scoring.demo import seed_scoring
+    from smarketing.scoring.demo_predictive import train_demo_model
+    from smarketing.workflows.demo import seed_workflows
+
+    seed_scoring(out)
+    seed_workflows(out)
+    seed_handoff(out)
+    train_demo_model(out)
 
 
 def _id(user: User | None) -> int | None:

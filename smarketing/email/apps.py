@@ -7,6 +7,10 @@ class EmailConfig(AppConfig):
     verbose_name = "Email marketing"
 
     def ready(self):
+        from smarketing.crm.services import on_contact_merge
+        from smarketing.email.services import move_on_contact_merge
+
+        on_contact_merge(move_on_contact_merge)
         from smarketing.email import bounces, tracking  # noqa: F401 - tracking registers its periodic job
         from smarketing.mail.feedback import register_handler
 

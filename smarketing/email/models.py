@@ -127,6 +127,8 @@ class EmailCampaign(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # What followed a click or open counts in the report for this many days (leads, MQLs, SQLs, deals, revenue).
     report_window_days = models.PositiveSmallIntegerField(default=30)
+    # A workflow's email step (workflows.StepEmail): always sending, one send per step run, never "finished".
+    automated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -165,6 +167,9 @@ class EmailSend(models.Model):
     suppressed_reason = models.CharField(max_length=30, blank=True)
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The workflows StepRun that queued it (an automated campaign): its idempotency key. A plain id, not a
+    # foreign key, because email sits below workflows; a contact re-enrolled in a workflow gets a second send.
+    step_run = models.BigIntegerField(null=True, blank=True, unique=True)
 
     # What happened next (machine opens/clicks are kept apart and never counted as human).
     first_opened_at = models.DateTimeField(null=True, blank=True)
@@ -179,11 +184,21 @@ class EmailSend(models.Model):
     complained_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="email_send_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "contact"], condition=models.Q(step_run__isnull=True), name="email_send_unique"
+            )
+        ]
         indexes = [
             # The sender's claim: the next queued sends of a campaign that are due.
             models.Index(fields=["campaign", "status", "send_after", "id"], name="email_send_claim_idx"),
             models.Index(fields=["contact", "-id"], name="email_send_contact_idx"),
+            # Sent but not yet recorded (touches, events): the rows of a batch in flight, or of a crashed worker.
+            models.Index(
+                fields=["campaign", "claimed_by"],
+                condition=models.Q(status="sent") & ~models.Q(claimed_by=""),
+                name="email_send_unrecorded_idx",
+            ),
         ]
 
     def __str__(self) -> str:

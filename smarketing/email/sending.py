@@ -12,10 +12,15 @@ Several workers may run `run()` for the same campaign at once. Each round:
 3. **Send** each message over one SMTP connection (reused across the batch), throttled per sender identity. The
    send row is marked sent (its own autocommitted conditional UPDATE, `WHERE status='sending' AND
    claimed_by=me`) from `before_final_dot`: after the whole message is on the wire and before the "." that
-   makes the server accept it. So a SIGKILL before the dot leaves the row 'sending' and the server discards the
-   half message (recovered later and sent once); a SIGKILL after the dot finds the row already 'sent'. If the
-   mark finds the claim gone (another worker recovered it), the dot is never sent.
-4. Per batch, set-based: the `email_sent` touches and the `email.sent` events of what was sent.
+   makes the server accept it. So a SIGKILL before the "sent" commit leaves the row 'sending' and the server
+   discards the half message (recovered later and sent once); a SIGKILL after the dot finds the row already
+   'sent'. If the mark finds the claim gone (another worker recovered it), the dot is never sent. What SMTP
+   cannot give is the third case: a kill while the commit is in flight (its round trip, about a millisecond
+   under load) or between it and the dot. That message is sent at most once, never twice, and may be lost: the
+   recovery marks it in doubt (at most one per crashed worker, see `record_orphans`).
+4. Per batch, set-based: the `email_sent` touches and the `email.sent` events of what was sent, and the claims
+   of those rows cleared in the same transaction. A worker killed mid-batch leaves its sent rows claimed; the
+   recovery records them.
 
 4xx replies and connection errors put the send back in the queue with a backoff (failed after MAX_ATTEMPTS);
 a 5xx fails that recipient only (and records a hard bounce for 5.1.x). Claims of a worker whose heartbeat
@@ -36,6 +41,7 @@ from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from smarketing.core.bulk import bulk_insert
 from smarketing.core.models import Event, WorkerHeartbeat
 from smarketing.email.audience import HELD, db_datetime
 from smarketing.email.models import CampaignStatus, EmailCampaign, EmailLink, EmailSend, SendStatus
@@ -129,7 +135,9 @@ def recover(ec_id: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     grace = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
     sending = EmailSend.objects.filter(campaign_id=ec_id, status=SendStatus.SENDING)
+    unrecorded = EmailSend.objects.filter(campaign_id=ec_id, status=SendStatus.SENT).exclude(claimed_by="")
     claimers = set(sending.values_list("claimed_by", flat=True).distinct().order_by())
+    claimers |= set(unrecorded.values_list("claimed_by", flat=True).distinct().order_by())
     if not claimers:
         return 0
     alive = set(WorkerHeartbeat.objects.alive(now).values_list("worker_id", flat=True))
@@ -140,12 +148,53 @@ def recover(ec_id: int, now: datetime | None = None) -> int:
         recovered += sending.filter(claimed_by__in=dead, claimed_at__lt=now - grace).update(
             status=SendStatus.QUEUED, claimed_by="", claimed_at=None
         )
+        record_orphans(ec_id, dead)
     recovered += sending.filter(claimed_at__lt=now - CLAIM_TIMEOUT).update(
         status=SendStatus.QUEUED, claimed_by="", claimed_at=None
     )
     if recovered:
         logger.warning("campaign %s: %s sends of stopped workers back in the queue", ec_id, recovered)
     return recovered
+
+
+IN_DOUBT = "in doubt: its worker stopped between marking it sent and the server's reply; never sent twice"
+
+
+def record_orphans(ec_id: int, dead: list[str]) -> int:
+    """The sent messages of a batch whose worker died before recording it: their touches, events and counters.
+
+    A worker records its sent messages (touches, `email.sent` events) once per batch and clears their claim in
+    the same transaction, so sent rows still carrying the claim of a dead worker are exactly the ones it sent
+    and never recorded. A worker sends one message at a time, so all of them but its last got the server's
+    250 before the next one was marked; the last may have been cut off between our "sent" commit and the
+    final dot: it is marked in doubt (at most one per crashed worker), and it is never sent again.
+    """
+    ec = EmailCampaign.objects.filter(pk=ec_id).first()
+    if ec is None:
+        return 0
+    recorded = 0
+    for worker in dead:
+        with transaction.atomic():
+            orphans = EmailSend.objects.filter(campaign_id=ec_id, status=SendStatus.SENT, claimed_by=worker)
+            rows = list(
+                orphans.select_for_update(of=("self",))
+                .order_by("sent_at", "id")
+                .values_list("id", "contact_id", "contact__company_id", "sent_at")
+            )
+            if not rows or orphans.filter(id__in=[r[0] for r in rows]).update(claimed_by="") != len(rows):
+                continue  # another recovery took them first
+            EmailSend.objects.filter(id=rows[-1][0]).update(error=IN_DOUBT)
+            record_sent(ec, rows, clear_claims=False)
+            EmailCampaign.objects.filter(pk=ec_id).update(sent_count=F("sent_count") + len(rows))
+        logger.warning(
+            "campaign %s: recorded %s sent messages of stopped worker %s; send %s is in doubt",
+            ec_id,
+            len(rows),
+            worker,
+            rows[-1][0],
+        )
+        recorded += len(rows)
+    return recorded
 
 
 def release(ids: list[int], worker_id: str) -> int:
@@ -268,10 +317,13 @@ def send_payload(ec: EmailCampaign, send_id: int, contact_id, sent_at: datetime)
     }
 
 
-def record_sent(ec: EmailCampaign, sent: list[tuple[int, int, int | None, datetime]]) -> None:
-    """Touches and events of a batch's sent messages: two INSERTs, whatever the batch size.
+def record_sent(
+    ec: EmailCampaign, sent: list[tuple[int, int, int | None, datetime]], *, clear_claims: bool = True
+) -> None:
+    """Touches and events of a batch's sent messages: three statements, whatever the batch size.
 
-    `sent`: [(send id, contact id, company id, sent_at)].
+    `sent`: [(send id, contact id, company id, sent_at)]. Clearing the rows' claim in the same transaction is
+    what tells a recovery that they are recorded (`record_orphans`).
     """
     from smarketing.core.events import check_declared, notify_on_commit
     from smarketing.email.kinds import EMAIL_SENT
@@ -298,7 +350,7 @@ def record_sent(ec: EmailCampaign, sent: list[tuple[int, int, int | None, dateti
             for send_id, contact_id, company_id, at in sent
             if contact_id is not None
         )
-        Event.objects.bulk_create(
+        bulk_insert(
             [
                 Event(
                     name="email.sent",
@@ -310,6 +362,8 @@ def record_sent(ec: EmailCampaign, sent: list[tuple[int, int, int | None, dateti
                 for send_id, contact_id, company_id, at in sent
             ]
         )
+        if clear_claims:
+            EmailSend.objects.filter(id__in=[row[0] for row in sent], status=SendStatus.SENT).update(claimed_by="")
         notify_on_commit()
 
 
@@ -326,7 +380,8 @@ def finish_if_done(ec_id: int) -> bool:
         return False
     now = timezone.now()
     with transaction.atomic():
-        if not EmailCampaign.objects.filter(pk=ec_id, status=CampaignStatus.SENDING).update(
+        # An automated campaign (a workflow's email step) keeps sending for as long as its workflow runs.
+        if not EmailCampaign.objects.filter(pk=ec_id, status=CampaignStatus.SENDING, automated=False).update(
             status=CampaignStatus.SENT, finished_at=now, updated_at=now
         ):
             return False

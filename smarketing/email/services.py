@@ -346,3 +346,16 @@ def progress(ec: EmailCampaign) -> dict[str, int]:
     counts["done"] = done
     counts["percent"] = int(100 * done / counts["total"]) if counts["total"] else 0
     return counts
+
+
+def move_on_contact_merge(primary_id: int, duplicate_id: int) -> None:
+    """A merged contact's sends (but a campaign's second send to the survivor: that one keeps its counts and no
+    contact) and its preference-center choices when the survivor has none."""
+    from smarketing.email.models import EmailPreference
+
+    taken = EmailSend.objects.filter(contact_id=primary_id, step_run__isnull=True).values("campaign_id")
+    EmailSend.objects.filter(contact_id=duplicate_id).exclude(step_run__isnull=True, campaign_id__in=taken).update(
+        contact_id=primary_id
+    )
+    if not EmailPreference.objects.filter(contact_id=primary_id).exists():
+        EmailPreference.objects.filter(contact_id=duplicate_id).update(contact_id=primary_id)

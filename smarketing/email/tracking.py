@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from smarketing.core.bulk import bulk_insert
 from smarketing.core.events import check_declared, notify_on_commit
 from smarketing.core.models import Event
 from smarketing.email import kinds
@@ -259,7 +260,7 @@ def _apply(hits: list[dict]) -> None:
     if touches:
         record_touches(touches)
     if events:
-        Event.objects.bulk_create(events, batch_size=1000)
+        bulk_insert(events)
         notify_on_commit()
 
 

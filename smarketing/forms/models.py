@@ -95,11 +95,18 @@ class FormSubmission(models.Model):
     spam_reason = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Double opt-in: the random secret the emailed confirmation link carries (signed); empty otherwise.
+    confirm_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+    # The nonce of the fill token that made it (forms/spam.py): unique, so a token makes one submission.
+    fill_nonce = models.CharField(max_length=20, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["form", "-id"], name="formsub_form_idx"),
+            # The submissions list filtered by status (spam apart), and the overview's submissions per day.
+            models.Index(fields=["form", "status", "-id"], name="formsub_form_status_idx"),
+            models.Index(fields=["form", "created_at"], name="formsub_form_day_idx"),
             models.Index(fields=["contact", "-id"], name="formsub_contact_idx"),
         ]
 
@@ -143,12 +150,15 @@ class PageView(models.Model):
     utm_term = models.CharField(max_length=200, blank=True)
     utm_content = models.CharField(max_length=200, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
+    # The ingest record's id: a replayed batch (after a crash) inserts nothing twice.
+    hit_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["visitor", "occurred_at"], name="pageview_visitor_idx"),
             models.Index(fields=["contact", "-occurred_at"], name="pageview_contact_idx"),
-            models.Index(fields=["-occurred_at"], name="pageview_recent_idx"),
+            # The visits page's keyset order (newest first, the id breaks ties).
+            models.Index(fields=["-occurred_at", "-id"], name="pageview_recent_idx"),
         ]
 
     def __str__(self) -> str:
@@ -163,6 +173,10 @@ class TrackingSettings(models.Model):
     require_consent = models.BooleanField(default=False)  # track only after the site's consent banner says yes
     # The sites the script may report from (one origin per line); empty = any.
     allowed_origins = models.TextField(blank=True)
+    # Email-click stitching: links of marketing email to these sites (one origin per line) carry a short signed
+    # token naming the recipient, which the script sends with its first hit. Empty = no link carries one, so a
+    # token never reaches a site that does not run the script.
+    stitch_origins = models.TextField(blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -172,3 +186,19 @@ class TrackingSettings(models.Model):
     def load(cls) -> "TrackingSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class PageViewDaily(models.Model):
+    """Page views per day, site and path: the counters behind "top pages" (no GROUP BY over all page views)."""
+
+    day = models.DateField()
+    host = models.CharField(max_length=200)
+    path = models.CharField(max_length=500)
+    views = models.PositiveIntegerField(default=0)
+    known_views = models.PositiveIntegerField(default=0)  # of a visitor stitched to a contact when recorded
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "host", "path"], name="pageviewdaily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.host}{self.path}: {self.views}"

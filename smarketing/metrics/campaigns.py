@@ -35,9 +35,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least, TruncHour
 from django.utils import timezone
 
+from smarketing.core.metric import Metric
 from smarketing.crm.models import Deal, DealStatus, LifecycleChange, LifecycleStage
 from smarketing.email.models import EmailCampaign, EmailLink, EmailSend, SendStatus
-from smarketing.metrics.base import Metric
 from smarketing.metrics.deals import Money
 
 WINDOW_CHOICES = (7, 14, 30, 60, 90, 180)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from smarketing.core.metric import Metric
 from smarketing.crm.models import Deal, DealStatus
-from smarketing.metrics.base import Metric
 
 
 @dataclasses.dataclass(frozen=True)

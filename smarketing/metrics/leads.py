@@ -5,9 +5,9 @@ import datetime
 
 from django.db.models import Count
 
+from smarketing.core.metric import Metric
 from smarketing.crm import sources
 from smarketing.crm.models import LifecycleChange, LifecycleStage
-from smarketing.metrics.base import Metric
 
 
 def source_label(source: str) -> str:

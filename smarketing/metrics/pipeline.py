@@ -9,8 +9,8 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from smarketing.accounts.models import User
+from smarketing.core.metric import Metric
 from smarketing.crm.models import Deal, DealStatus, Stage
-from smarketing.metrics.base import Metric
 from smarketing.metrics.deals import Money, largest_first
 from smarketing.timeline.models import Touchpoint
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 
 class ScoreGroup(models.Model):
+    """A set of rules scored together (one per product line); the primary one is mirrored onto the contact."""
+
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
     is_primary = models.BooleanField(default=False)  # exactly one; mirrored into Contact.fit/engagement_score
@@ -50,6 +52,8 @@ class Dimension(models.TextChoices):
 
 
 class ScoringRule(models.Model):
+    """One rule: fit (a segment condition on the contact) or engagement (a touch filter), worth some points."""
+
     group = models.ForeignKey(ScoreGroup, on_delete=models.CASCADE, related_name="rules")
     dimension = models.CharField(max_length=12, choices=Dimension.choices)
     name = models.CharField(max_length=200)  # "Viewed the pricing page"
@@ -115,9 +119,54 @@ class ScoreChange(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["contact", "-occurred_at", "-id"], name="scorechange_contact_idx")]
+        constraints = [
+            # A touch scores once per rule: the incremental job re-reads a window behind its cursor (touches
+            # commit out of id order) and a replay after a crash inserts nothing twice.
+            models.UniqueConstraint(
+                fields=["touchpoint", "rule"],
+                condition=models.Q(touchpoint__isnull=False, rule__isnull=False),
+                name="scorechange_touch_rule_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.delta:+d}: {self.reason}"
+
+
+class ScoringState(models.Model):
+    """The scoring jobs' one row: the incremental job's touchpoint cursor, the last decay, the recompute's progress."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Idle"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Recomputing"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    # The incremental job has scored every touch with an id up to this one (minus its re-read window).
+    last_touchpoint_id = models.BigIntegerField(default=0)
+    decayed_on = models.DateField(null=True, blank=True)
+    recompute_status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    recompute_steps = models.PositiveIntegerField(default=0)
+    recompute_done = models.PositiveIntegerField(default=0)
+    recompute_started_at = models.DateTimeField(null=True, blank=True)
+    recompute_finished_at = models.DateTimeField(null=True, blank=True)
+    recompute_message = models.CharField(max_length=300, blank=True)
+    recompute_stats = models.JSONField(default=dict, blank=True)
+    # {group id: {"at": iso time, "counts": [contacts per band of total]}}, written by each group's recompute so
+    # that the scoring page never counts a million scores on a page view.
+    distribution = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Scoring state (touch {self.last_touchpoint_id})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.recompute_done / self.recompute_steps) if self.recompute_steps else 0
+
+    @property
+    def running(self) -> bool:
+        return self.recompute_status in (self.Status.QUEUED, self.Status.RUNNING)
 
 
 class ModelStatus(models.TextChoices):
@@ -139,9 +188,21 @@ class PredictiveModel(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)  # why it is insufficient or failed, in words
     active = models.BooleanField(default=False)  # the model the scores come from
+    # Who asked for this run ("Retrain now"); empty for the weekly schedule and the demo.
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Counters written by the scoring run, so the page never counts the score table.
+    scored_count = models.PositiveIntegerField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-trained_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=models.Q(active=True), name="predictivemodel_one_active"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Predictive model {self.pk} ({self.status})"

@@ -212,16 +212,8 @@ class _Compiler:
         # touches (a window of one kind is a small slice of the table), and the database hashes the ids once.
         # A correlated subquery per contact would probe the timeline a million times at 1M contacts.
         # contact_id IS NOT NULL keeps NOT IN two-valued (company-only touches have no contact).
-        touches = Touchpoint.objects.filter(kind__in=node["kinds"], contact_id__isnull=False)
-        if node.get("campaign") is not None:
-            touches = touches.filter(campaign_id=node["campaign"])
-        if node.get("url_contains"):
-            touches = touches.alias(seg_url=Cast(KeyTextTransform("url", "details"), TextField())).filter(
-                seg_url__icontains=node["url_contains"]
-            )
-        if node.get("within_days"):
-            touches = touches.filter(occurred_at__gte=self.now - datetime.timedelta(days=node["within_days"]))
-        elif node.get("since") == "last_sales_call":
+        touches = matching_touches(node, now=self.now)
+        if node.get("since") == "last_sales_call":
             # The contact's latest logged call or meeting, read from the top of the (contact, -occurred_at)
             # index; a contact never called has no such time, and NULL compares false: they do not match.
             last_call = (
@@ -245,6 +237,24 @@ class _Compiler:
         inner = _Compiler(now=self.now, fields=self.fields, stack=(*self.stack, segment_id))
         q = inner.group(schema.validate_definition(definition, fields=self.fields, stored=True))
         return Q(pk__in=Contact.objects.alias(**inner.aliases).filter(q).values("pk"))
+
+
+def matching_touches(node: dict, *, now: datetime.datetime) -> QuerySet:
+    """The touches (with a contact) an activity condition's filter selects: kinds, campaign, address, window.
+
+    Shared with lead scoring, whose engagement rules are this filter with points (scoring/rules.py).
+    "since" and "min_count" are per contact and stay with the caller.
+    """
+    touches = Touchpoint.objects.filter(kind__in=node["kinds"], contact_id__isnull=False)
+    if node.get("campaign") is not None:
+        touches = touches.filter(campaign_id=node["campaign"])
+    if node.get("url_contains"):
+        touches = touches.alias(seg_url=Cast(KeyTextTransform("url", "details"), TextField())).filter(
+            seg_url__icontains=node["url_contains"]
+        )
+    if node.get("within_days"):
+        touches = touches.filter(occurred_at__gte=now - datetime.timedelta(days=node["within_days"]))
+    return touches
 
 
 def day_start(iso_day: str, plus_days: int = 0) -> datetime.datetime:

@@ -187,7 +187,9 @@ def _insert_members(contact_list: ContactList, select_sql: str, params: list, or
         "ON CONFLICT (contact_list_id, contact_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [contact_list.pk, timezone.now(), origin, *params])
+        # As the ORM stores it (SQLite keeps naive UTC text, a raw aware value is text in another form).
+        added_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        cursor.execute(sql, [contact_list.pk, added_at, origin, *params])
         return max(cursor.rowcount, 0)
 
 
@@ -247,3 +249,11 @@ def remove_from_list(actor, contact_list: ContactList, contact_ids: Iterable, or
             actor=actor, action="remove_members", obj=contact_list, changes={"members": [removed, None]}, origin=origin
         )
     return removed
+
+
+def move_on_contact_merge(primary_id: int, duplicate_id: int) -> None:
+    """A merged contact's list memberships the survivor does not have already."""
+    have = ListMembership.objects.filter(contact_id=primary_id).values("contact_list_id")
+    ListMembership.objects.filter(contact_id=duplicate_id).exclude(contact_list_id__in=have).update(
+        contact_id=primary_id
+    )

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from smarketing.core.audit import actor_user
+from smarketing.core.bulk import bulk_insert
 from smarketing.timeline.kinds import get_kind
 from smarketing.timeline.models import Team, Touchpoint
 
@@ -86,6 +87,12 @@ def record_touches(rows: Iterable[dict], *, batch_size: int = 1000) -> int:
     For set-based writers (the importer, bulk jobs): the same validation and defaults as record_touch, written
     with one INSERT per batch instead of one per touch.
     """
+    return len(append_touches(rows, batch_size=batch_size))
+
+
+def append_touches(rows: Iterable[dict], *, batch_size: int = 1000) -> list[Touchpoint]:
+    """record_touches, returning the saved touches with their ids (PostgreSQL and SQLite both return them), for
+    bulk writers that keep a link to each touch (web tracking's page views)."""
     touches = [build_touch(**row) for row in rows]
-    Touchpoint.objects.bulk_create(touches, batch_size=batch_size)
-    return len(touches)
+    bulk_insert(touches, batch_size=batch_size)
+    return touches

@@ -135,3 +135,80 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_type} for enrollment {self.enrollment_id}: {self.status}"
+
+
+# -- wfengine: the state of the periodic triggers ----------------------------------------------------------------
+
+
+class TriggerState(models.Model):
+    """Where a workflow's periodic trigger stands: the trigger it was primed for and when it last looked."""
+
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="trigger_state")
+    # The trigger (type and params) the snapshot belongs to: a change of trigger starts a fresh snapshot.
+    key = models.CharField(max_length=300)
+    primed_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Trigger state of workflow {self.workflow_id}"
+
+
+class SegmentSnapshot(models.Model):
+    """A contact who was in the trigger segment at the workflow's last check: the next check's diff says who
+    entered (in the segment, not here) and who left (here, not in the segment)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "contact"], name="segment_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"Contact {self.contact_id} in the segment of workflow {self.workflow_id}"
+
+
+# -- the actions' own rows (wfactions) ---------------------------------------------------------------------------
+class StepEmail(models.Model):
+    """The automated email campaign behind one send_email step: its sends, tracking, unsubscribes and report
+    are the email pillar's, unchanged."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="step_emails")
+    step_id = models.CharField(max_length=40)
+    email_campaign = models.OneToOneField("email.EmailCampaign", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "step_id"], name="step_email_unique")]
+
+    def __str__(self) -> str:
+        return f"Email of step {self.step_id} in workflow {self.workflow_id}"
+
+
+class WebhookCallStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class WebhookCall(models.Model):
+    """One call_webhook step's POST: recorded with the step (one per StepRun), sent after commit by a job."""
+
+    step_run = models.OneToOneField(StepRun, on_delete=models.CASCADE, related_name="webhook_call")
+    url = models.URLField(max_length=2000)
+    request_body = models.TextField()  # fixed when the step ran, so every attempt sends the same bytes
+    status = models.CharField(max_length=10, choices=WebhookCallStatus.choices, default=WebhookCallStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)  # the lease of the worker posting it
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)  # an excerpt
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_call_due_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Webhook call of step run {self.step_run_id}: {self.status}"

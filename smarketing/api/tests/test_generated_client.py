@@ -17,6 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 
 from smarketing.api import throttling, tokens
@@ -316,6 +317,64 @@ def test_every_list_response_validates_against_the_schema(api, client, schema_fi
 
     segment_services.create_segment(system_actor(), name="Everyone")
     segment_services.create_list(system_actor(), name="VIP")
+
+    # Predictive model runs (issue 9, predictive): a run without history and a trained one, both shapes checked.
+    from smarketing.scoring.models import ModelStatus, PredictiveModel
+
+    PredictiveModel.objects.create(status=ModelStatus.INSUFFICIENT, message="Not enough history.")
+    feature = {"name": "pricing_views", "kind": "count", "value": "", "label": "Pricing", "mean": 0.5, "scale": 1.0}
+    PredictiveModel.objects.create(
+        status=ModelStatus.TRAINED,
+        auc=0.8,
+        active=True,
+        parameters={"algorithm": "lr", "intercept": 0.1, "window_days": 90, "features": [{**feature, "coef": 0.4}]},
+    )
+
+    # Issue 9's other lists: a form with a submission, a score group with a history line, a workflow with an
+    # enrollment and its step run, so none of their list responses is empty.
+    from smarketing.forms.models import Form, FormSubmission
+    from smarketing.scoring.models import ScoreChange, ScoreGroup, ScoringRule
+    from smarketing.workflows.models import Enrollment, StepRun, Workflow
+
+    email_field = {"key": "email", "label": "Email", "type": "email", "maps_to": "contact.email", "required": True}
+    form = Form.objects.create(name="Contact us", status="live", fields=[email_field])
+    FormSubmission.objects.create(form=form, contact=contact, data={"email": contact.email})
+    group = ScoreGroup.objects.create(name="Default", is_primary=True)
+    rule = ScoringRule.objects.create(
+        group=group, dimension="engagement", name="Pricing", condition={"kinds": ["page_viewed"]}, points=10
+    )
+    ScoreChange.objects.create(
+        contact=contact, group=group, dimension="engagement", delta=10, score_after=10, reason="+10: Pricing", rule=rule
+    )
+    workflow = Workflow.objects.create(
+        name="Nurture", status="active", trigger={"type": "manual", "params": {}}, definition={"steps": []}
+    )
+    enrollment = Enrollment.objects.create(workflow=workflow, contact=contact, status="completed")
+    StepRun.objects.create(enrollment=enrollment, step_id="s1", step_type="set_property", status="done")
+    # Issue 10: a handoff (rejected, so every field of the schema has a value) and the reasons.
+    from smarketing.process.defaults import install_reasons
+    from smarketing.process.models import Handoff, RejectionReason, StageGovernance
+
+    install_reasons(RejectionReason)
+    now = timezone.now()
+    Handoff.objects.create(
+        contact=contact,
+        status="rejected",
+        started_at=now,
+        due_at=now,
+        remind_at=now,
+        decided_at=now,
+        reason=RejectionReason.objects.first(),
+        reason_text="No budget until Q3",
+        source="paid",
+    )
+    StageGovernance.objects.create(
+        lifecycle_stage="mql",
+        role="SDR",
+        checklist=["Reached?"],
+        playbook="Call.",
+        playbook_tasks=[{"title": "Call", "kind": "call", "due_days": 1}],
+    )
 
     operations = list_operations(schema)
     assert len(operations) >= 11, [path for path, _ in operations]

@@ -13,6 +13,7 @@ from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Contact, Pipeline, PropertyDefinition, Stage
+from smarketing.forms import kinds as FormKind
 from smarketing.testing import make_company, make_contact, make_deal, make_user
 from smarketing.timeline.models import Team as TouchTeam
 from smarketing.timeline.models import Touchpoint
@@ -185,7 +186,9 @@ class NoNPlusOneTests(ApiTestCase):
                 contact = make_contact(None, company=company, owner=self.cast["bob"])
                 deal = make_deal(None, contacts=[contact], company=company, owner=alice)
             if resource == "touchpoints":
-                record_touch(kind=Kind.PAGE_VIEWED, team=TouchTeam.MARKETING, summary="x", contact=contact, deal=deal)
+                record_touch(
+                    kind=FormKind.PAGE_VIEWED, team=TouchTeam.MARKETING, summary="x", contact=contact, deal=deal
+                )
             elif resource == "tasks":
                 services.create_task(actor=alice, title="t", contact=contact, company=company, deal=deal)
             elif resource == "notes":

@@ -58,3 +58,37 @@ class ThreadExceptionRuleTests(SimpleTestCase):
         self.assertIn("PytestUnhandledThreadExceptionWarning", strict.stdout)
         self.assertEqual(lenient.returncode, 0, lenient.stdout)  # what let such a test pass before
         self.assertIn("1 passed", lenient.stdout)
+
+
+class SqliteTableLockRetryTests(SimpleTestCase):
+    """conftest.py retries SQLite's shared-cache "table is locked" (the in-memory test database), nothing else."""
+
+    databases = {"default"}
+
+    def test_a_locked_statement_is_retried_and_other_errors_are_not(self):
+        from django.db import OperationalError, connection
+
+        import conftest
+
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            self.assertIn(conftest._retry_locked, connection.execute_wrappers)
+        calls = []
+
+        def flaky(sql, params, many, context):
+            calls.append(sql)
+            if len(calls) < 3:
+                raise OperationalError("database table is locked: forms_visitor")
+            return "done"
+
+        self.assertEqual(conftest._retry_locked(flaky, "UPDATE x", [], False, {}), "done")
+        self.assertEqual(len(calls), 3)
+
+        def broken(sql, params, many, context):
+            calls.append(sql)
+            raise OperationalError("no such table: x")
+
+        calls.clear()
+        with self.assertRaises(OperationalError):
+            conftest._retry_locked(broken, "SELECT 1", [], False, {})
+        self.assertEqual(len(calls), 1)

@@ -32,15 +32,19 @@ from smarketing.crm.services.common import (
 )
 from smarketing.crm.services.deals import (
     ExitCriteriaError,
+    StageRule,
     add_deal_contact,
     create_deal,
     missing_exit_criteria,
     move_deal_stage,
+    pillar_criteria,
+    pillar_fix,
+    register_stage_rule,
     remove_deal_contact,
     unmet_exit_criteria,
 )
-from smarketing.crm.services.lifecycle import change_lifecycle_stage
-from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records
+from smarketing.crm.services.lifecycle import change_lifecycle_stage, register_lifecycle_rule
+from smarketing.crm.services.merge import MERGE_FILL_FIELDS, merge_records, on_contact_merge
 from smarketing.crm.services.pipelines import (
     add_stage,
     create_pipeline,
@@ -82,6 +86,7 @@ __all__ = [
     "DEAL_FIELDS",
     "EDITABLE_FIELDS",
     "MERGE_FILL_FIELDS",
+    "on_contact_merge",
     "OBJECT_TYPES",
     "ConflictError",
     "ExitCriteriaError",
@@ -105,7 +110,12 @@ __all__ = [
     "delete_view",
     "log_activity",
     "merge_records",
+    "StageRule",
+    "register_lifecycle_rule",
     "missing_exit_criteria",
+    "pillar_criteria",
+    "pillar_fix",
+    "register_stage_rule",
     "move_deal_stage",
     "save_columns",
     "remove_deal_contact",

@@ -19,7 +19,7 @@ CONTACT_FIELDS = (
     "email first_name last_name title phone company owner lifecycle_stage lead_status external_id "
     "first_source first_utm_source first_utm_medium first_utm_campaign first_touch_at "
     "last_source last_utm_source last_utm_medium last_utm_campaign last_touch_at "
-    "consent_status consent_at consent_basis consent_source"
+    "consent_status consent_at consent_basis consent_source time_zone"
 ).split()
 COMPANY_FIELDS = "name domain industry employees annual_revenue country owner external_id".split()
 DEAL_FIELDS = "name company amount currency close_date owner source campaign external_id".split()

@@ -1,5 +1,7 @@
 """Deals: creation, stage moves with exit criteria, wins and losses, contacts on a deal."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -31,6 +33,52 @@ from smarketing.crm.services.common import (
 from smarketing.crm.services.lifecycle import promote
 from smarketing.crm.services.records import _prepare, _unique_error
 from smarketing.timeline.services import record_touch
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """Exit criteria and entry work a pillar adds to stages (the process app: checklists, required records,
+    playbook tasks), registered from its AppConfig.ready so crm enforces them without importing it.
+
+    `criteria(deal, stage)` returns (criterion, label, met) for each criterion the pillar sets on the stage;
+    `fix(deal, criterion)` the link where an unmet one is met ({"url", "label"}) or None; `entered(deal, stage,
+    actor)` runs in the transaction of a deal's arrival in a stage (creation included)."""
+
+    criteria: Callable[[Deal, Stage], list[tuple[str, str, bool]]] | None = None
+    fix: Callable[[Deal, str], dict | None] | None = None
+    entered: Callable[[Deal, Stage, object], None] | None = None
+
+
+_STAGE_RULES: list[StageRule] = []
+
+
+def register_stage_rule(rule: StageRule) -> StageRule:
+    if rule not in _STAGE_RULES:
+        _STAGE_RULES.append(rule)
+    return rule
+
+
+def pillar_criteria(deal: Deal, stage: Stage) -> list[tuple[str, str, bool]]:
+    """(criterion, label, met) of the registered pillars' criteria on `stage`."""
+    found = []
+    for rule in _STAGE_RULES:
+        if rule.criteria is not None:
+            found.extend(rule.criteria(deal, stage))
+    return found
+
+
+def pillar_fix(deal: Deal, criterion: str) -> dict | None:
+    for rule in _STAGE_RULES:
+        fix = rule.fix(deal, criterion) if rule.fix is not None else None
+        if fix:
+            return fix
+    return None
+
+
+def _entered(deal: Deal, stage: Stage, actor) -> None:
+    for rule in _STAGE_RULES:
+        if rule.entered is not None:
+            rule.entered(deal, stage, actor)
 
 
 class ExitCriteriaError(ValidationError):
@@ -77,6 +125,7 @@ def create_deal(
     )
     if primary is not None:
         promote(primary, LifecycleStage.OPPORTUNITY, actor=actor, reason="Deal created")
+    _entered(deal, stage, actor)
     record_audit(actor=actor, action="create", obj=deal, origin=origin)
     publish("deal.created", deal, payloads.record(deal))
     return deal
@@ -112,6 +161,7 @@ def unmet_exit_criteria(deal: Deal, stage: Stage) -> list[tuple[str, str]]:
         value = getattr(deal, field.attname)
         if value in (None, "") or (name == "amount" and not value):
             missing.append((name, str(field.verbose_name).capitalize()))
+    missing.extend((name, label) for name, label, met in pillar_criteria(deal, stage) if not met)
     return missing
 
 
@@ -194,6 +244,7 @@ def move_deal_stage(
     if to_stage.outcome == Stage.Outcome.WON:
         for role in current.deal_contacts.select_related("contact"):
             promote(role.contact, LifecycleStage.CUSTOMER, actor=actor, reason="Deal won", at=when)
+    _entered(current, to_stage, actor)
     deal.stage = to_stage
     deal.stage_id = to_stage.pk
     return change

@@ -1,5 +1,6 @@
 """Lifecycle stage moves, with full history."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,21 @@ from smarketing.crm.services.common import (
 )
 from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
+
+# Exit checks a pillar adds to lifecycle stages (the process app: a stage's checklist), registered from its
+# AppConfig.ready: check(contact, from_stage, to_stage) -> labels of what is unmet. They bind people's moves (the
+# UI and the API) forward out of a stage; automation (scores, workflows, imports) and recycling move freely.
+_LIFECYCLE_RULES: list[Callable[[Contact, str, str], list[str]]] = []
+ENFORCED_ORIGINS = (Origin.UI, Origin.API)
+
+
+def register_lifecycle_rule(check: Callable[[Contact, str, str], list[str]]) -> None:
+    if check not in _LIFECYCLE_RULES:
+        _LIFECYCLE_RULES.append(check)
+
+
+def unmet_lifecycle_criteria(contact: Contact, from_stage: str, to_stage: str) -> list[str]:
+    return [label for check in _LIFECYCLE_RULES for label in check(contact, from_stage, to_stage)]
 
 
 def promote(contact: Contact, to_stage: str, *, actor, reason: str, at: datetime | None = None) -> None:
@@ -67,6 +83,13 @@ def change_lifecycle_stage(
     refusal = move.refusal(reason=reason, allow_backward=allow_backward)
     if refusal:
         raise ValidationError({"lifecycle_stage": refusal})
+    if origin in ENFORCED_ORIGINS and not move.backward and to_stage != "other":
+        unmet = unmet_lifecycle_criteria(current, from_stage, to_stage)
+        if unmet:
+            from smarketing.crm.models import LifecycleStage
+
+            name = LifecycleStage(from_stage).label if from_stage in LifecycleStage.values else from_stage
+            raise ValidationError({"lifecycle_stage": f"Before leaving {name}, answer: {', '.join(unmet)}."})
     when = at or timezone.now()
     Contact.objects.filter(pk=current.pk).update(
         lifecycle_stage=to_stage, lifecycle_changed_at=when, version=F("version") + 1, updated_at=when

@@ -1,5 +1,7 @@
 """Merging duplicate contacts or companies."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +28,18 @@ from smarketing.crm.services.common import (
 from smarketing.crm.services.records import set_search_keys
 from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
+
+# What other apps keep about a contact, moved by them when it is merged: fn(primary_id, duplicate_id), run in
+# the merge's transaction before the duplicate is deleted (its rows would otherwise cascade or lose the link).
+_CONTACT_MERGE_HOOKS: list[Callable[[int, int], None]] = []
+
+
+def on_contact_merge(hook: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """Register an app's contact-merge hook (from its AppConfig.ready); usable as a decorator."""
+    if hook not in _CONTACT_MERGE_HOOKS:
+        _CONTACT_MERGE_HOOKS.append(hook)
+    return hook
+
 
 MERGE_FILL_FIELDS = {
     Contact: [f for f in CONTACT_FIELDS if f not in ("email", "lifecycle_stage", "external_id")],
@@ -100,6 +114,9 @@ def merge_records(primary, duplicate, *, actor, origin: str = Origin.UI):
         snapshot["email"] = duplicate.email
     else:
         snapshot["domain"] = duplicate.domain
+    if model is Contact:
+        for hook in _CONTACT_MERGE_HOOKS:
+            hook(primary.pk, duplicate.pk)
     duplicate.delete()
     set_search_keys(primary)
     primary.version += 1

@@ -83,6 +83,8 @@ def _prepare(model, data: dict, *, current_owner_id=None) -> dict:
         if len(currency) != 3 or not currency.isalpha():
             errors["currency"] = "Use a three-letter currency code such as USD or EUR."
         clean["currency"] = currency
+    if clean.get("time_zone") and not _known_zone(clean["time_zone"]):
+        errors["time_zone"] = "Use a time zone name such as Europe/Berlin."
     if "lifecycle_stage" in clean and clean["lifecycle_stage"] not in LifecycleStage.values:
         errors["lifecycle_stage"] = f"{clean['lifecycle_stage']!r} is not a lifecycle stage."
     for name, value in clean.items():
@@ -109,6 +111,16 @@ def _prepare(model, data: dict, *, current_owner_id=None) -> dict:
     if errors:
         raise ValidationError(errors)
     return clean
+
+
+def _known_zone(name) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def consent_source(actor, origin: str) -> str:

@@ -13,6 +13,7 @@ from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.models import Deal, Task
 from smarketing.email import kinds as EmailKind
+from smarketing.forms import kinds as FormKind
 from smarketing.testing import make_cast, make_contact, make_deal
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
@@ -119,7 +120,7 @@ class HomeTests(TestCase):
             services.create_task(
                 actor=self.bob, title=f"T{i}", due_at=now + datetime.timedelta(hours=i - 15), contact=contact, deal=deal
             )
-            record_touch(kind=Kind.PAGE_VIEWED, team=Team.MARKETING, contact=contact, summary=f"Viewed {i}")
+            record_touch(kind=FormKind.PAGE_VIEWED, team=Team.MARKETING, contact=contact, summary=f"Viewed {i}")
         with self.assertNumQueries(few):
             self.client.get(reverse("home"))
         with CaptureQueriesContext(connection) as ctx:

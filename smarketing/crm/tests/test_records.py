@@ -16,6 +16,7 @@ from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import Deal, LifecycleChange, Note, PropertyDefinition, Task
 from smarketing.email import kinds as EmailKind
+from smarketing.forms import kinds as FormKind
 from smarketing.testing import make_cast, make_company, make_contact, make_deal
 from smarketing.timeline.models import Team, Touchpoint
 from smarketing.timeline.services import record_touch
@@ -104,7 +105,7 @@ class RecordPageTests(TestCase):
         self.bob.save()
         when = datetime.datetime(2025, 1, 10, 23, 30, tzinfo=datetime.UTC)
         record_touch(
-            kind=Kind.PAGE_VIEWED, team=Team.MARKETING, contact=self.contact, summary="Viewed", occurred_at=when
+            kind=FormKind.PAGE_VIEWED, team=Team.MARKETING, contact=self.contact, summary="Viewed", occurred_at=when
         )
         response = self.client.get(self.url())
         self.assertContains(response, "Jan 11, 2025 08:30")  # UTC+9
@@ -136,7 +137,7 @@ class RecordPageTests(TestCase):
         start = timezone.now() - datetime.timedelta(days=30)
         for i in range(44):
             record_touch(
-                kind=Kind.PAGE_VIEWED,
+                kind=FormKind.PAGE_VIEWED,
                 team=Team.MARKETING,
                 contact=contact,
                 summary=f"Page {i}",
@@ -394,7 +395,9 @@ class CompanyAndDealPageTests(TestCase):
         cls.alice, cls.bob = cls.cast["alice"], cls.cast["bob"]
         cls.company = make_company(None, name="Globex", domain="globex.example", country="Germany")
         cls.contacts = [make_contact(None, first_name=f"Person{i:02d}", company=cls.company) for i in range(27)]
-        record_touch(kind=Kind.FORM_SUBMITTED, team=Team.MARKETING, contact=cls.contacts[0], summary="Filled demo form")
+        record_touch(
+            kind=FormKind.FORM_SUBMITTED, team=Team.MARKETING, contact=cls.contacts[0], summary="Filled demo form"
+        )
         cls.stages = list(default_pipeline().stages.order_by("position"))
 
     def setUp(self):
@@ -496,7 +499,7 @@ class XssTests(TestCase):
         )
         for payload in XSS:
             record_touch(
-                kind=Kind.PAGE_VIEWED, team=Team.MARKETING, contact=cls.contact, summary=payload, source=payload
+                kind=FormKind.PAGE_VIEWED, team=Team.MARKETING, contact=cls.contact, summary=payload, source=payload
             )
             services.log_activity(
                 cls.contact, kind="call", summary=payload, body=payload, outcome=payload, actor=cls.bob
@@ -597,7 +600,7 @@ class QueryCountTests(TestCase):
         Touchpoint.objects.bulk_create(
             Touchpoint(
                 contact=contact,
-                kind=Kind.PAGE_VIEWED,
+                kind=FormKind.PAGE_VIEWED,
                 team=Team.MARKETING,
                 summary=f"Viewed page {i}",
                 occurred_at=start + datetime.timedelta(minutes=i),

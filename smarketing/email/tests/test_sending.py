@@ -210,6 +210,39 @@ class SendingTests(TestCase):
         )
         self.assertEqual(sending.recover(ec.pk), 3)
 
+    def test_a_dead_workers_sent_but_unrecorded_batch_is_recorded_once_and_its_last_send_in_doubt(self):
+        ec = self.campaign()
+        rows = sending.claim(ec.pk, "dead-2", limit=5)
+        sent_at = timezone.now() - timedelta(minutes=5)
+        # It marked three sent (one at a time, so the first two got their 250) and died before recording them.
+        for offset, row in enumerate(rows[:3]):
+            sending.mark_sent(row[0], "dead-2", sent_at + timedelta(seconds=offset), f"<m{offset}@x>")
+        EmailSend.objects.filter(campaign=ec, status=SendStatus.SENDING).update(claimed_at=sent_at)
+        touches = Touchpoint.objects.filter(kind="email_sent", campaign_id=ec.campaign_id)
+        self.assertEqual(touches.count(), 0)
+        self.assertEqual(sending.recover(ec.pk), 2)  # the two it never got to are queued again
+        self.assertEqual(touches.count(), 3)
+        self.assertEqual(Event.objects.filter(name="email.sent", payload__email_campaign_id=ec.pk).count(), 3)
+        self.assertEqual(EmailCampaign.objects.get(pk=ec.pk).sent_count, 3)
+        doubt = EmailSend.objects.filter(campaign=ec, error=sending.IN_DOUBT)
+        self.assertEqual(list(doubt.values_list("id", flat=True)), [rows[2][0]])  # the last one only
+        self.assertEqual(EmailSend.objects.get(id=rows[2][0]).status, SendStatus.SENT)  # never sent again
+        sending.recover(ec.pk)
+        self.assertEqual(touches.count(), 3)  # recorded once
+
+    def test_a_live_workers_batch_in_flight_is_left_to_it(self):
+        ec = self.campaign()
+        WorkerHeartbeat.objects.create(worker_id="alive-2", hostname="h", pid=1, seen_at=timezone.now())
+        rows = sending.claim(ec.pk, "alive-2", limit=3)
+        sending.mark_sent(rows[0][0], "alive-2", timezone.now(), "<m@x>")
+        sending.recover(ec.pk)
+        self.assertEqual(Touchpoint.objects.filter(kind="email_sent", campaign_id=ec.campaign_id).count(), 0)
+        self.assertEqual(EmailSend.objects.get(id=rows[0][0]).claimed_by, "alive-2")
+        # A whole run records its own batches and clears their claims (alive-2's one stays alive-2's to record).
+        self.assertGreater(sending.run(ec.pk).sent, 0)
+        unrecorded = EmailSend.objects.filter(campaign=ec, status=SendStatus.SENT).exclude(claimed_by="")
+        self.assertEqual(list(unrecorded.values_list("id", flat=True)), [rows[0][0]])
+
     def test_a_stolen_claim_is_never_completed(self):
         ec = self.campaign()
         rows = sending.claim(ec.pk, "slow-worker", limit=8)

@@ -14,6 +14,7 @@ from smarketing.email import kinds, links, tokens, tracking
 from smarketing.email.models import EmailLink, EmailSend, TrackingHit
 from smarketing.email.tests.tracking_fixtures import make_email_campaign, make_link, make_send
 from smarketing.email.views.public import PIXEL
+from smarketing.forms.tracking import current_settings
 from smarketing.jobs.periodic import discover
 from smarketing.timeline.models import Touchpoint
 
@@ -86,6 +87,7 @@ class ClickTests(TestCase):
         cache.clear()
 
     def test_a_click_redirects_to_the_stored_url_only(self):
+        current_settings()  # web tracking's settings, cached per process (forms/tracking/config.py)
         with self.assertNumQueries(2):  # the lookup, the insert
             response = self.client.get(click_path(self.send, 1) + "?url=https://evil.example/&next=//evil.example")
         self.assertEqual(response.status_code, 302)

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from smarketing.accounts.throttle import client_ip
 from smarketing.email import links, preferences, tokens
 from smarketing.email.models import EmailLink, EmailSend, Frequency, HitKind, TrackingHit
+from smarketing.forms import tracking as web_tracking
 
 # The smallest transparent GIF: 43 bytes.
 PIXEL = (
@@ -145,7 +146,7 @@ def click(request, signed: str, position: int):
         return _too_many(request)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.id, l.id, l.url FROM {_SEND} s JOIN {_LINK} l ON l.campaign_id = s.campaign_id "
+            f"SELECT s.id, l.id, l.url, s.contact_id FROM {_SEND} s JOIN {_LINK} l ON l.campaign_id = s.campaign_id "
             "WHERE s.token = %s AND l.position = %s",
             [token, position],
         )
@@ -154,8 +155,10 @@ def click(request, signed: str, position: int):
     # this a redirect to javascript: or data:.
     if row is None or not links.trackable(row[2]):
         return _invalid(request)
-    send_id, link_id, url = row
+    send_id, link_id, url, contact_id = row
     _insert_hit(kind=HitKind.CLICK, token=token, request=request, link_id=link_id, send_id=send_id)
+    # Web tracking: a link to a tracked site carries a token naming the recipient, so the visit is stitched.
+    url = web_tracking.with_click_token(url, contact_id, web_tracking.current_settings())
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = NO_STORE
     response["Referrer-Policy"] = "no-referrer"

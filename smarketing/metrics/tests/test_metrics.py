@@ -10,8 +10,8 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from smarketing.core.metric import Metric
 from smarketing.crm.models import DealStatus
-from smarketing.metrics.base import Metric
 from smarketing.metrics.deals import ClosingThisMonth, ClosingTotal, Money
 from smarketing.testing import make_cast, make_deal
 

@@ -1,10 +1,10 @@
 """A person with data in every place the CRM keeps it, written through the real services."""
 
 from smarketing.core.models import Origin
-from smarketing.crm import kinds as Kind
 from smarketing.crm import services
 from smarketing.crm.defaults import default_pipeline
 from smarketing.crm.models import PropertyDefinition
+from smarketing.forms import kinds as FormKind
 from smarketing.testing import make_company, make_deal
 from smarketing.timeline.models import Team
 from smarketing.timeline.services import record_touch
@@ -75,7 +75,7 @@ def make_person(alice, **overrides):
     services.create_task(actor=alice, title=f"Chase PO with {EMAIL}", deal=deal)
     # Marketing touches with free-text details.
     record_touch(
-        kind=Kind.FORM_SUBMITTED,
+        kind=FormKind.FORM_SUBMITTED,
         team=Team.MARKETING,
         contact=contact,
         summary=f"Form submitted by {EMAIL}",
@@ -83,7 +83,7 @@ def make_person(alice, **overrides):
         details={"form_id": 7, "fields": {"email": EMAIL, "last_name": LAST_NAME}, "origin": "form"},
     )
     record_touch(
-        kind=Kind.PAGE_VIEWED,
+        kind=FormKind.PAGE_VIEWED,
         team=Team.MARKETING,
         contact=contact,
         summary="Viewed /pricing",

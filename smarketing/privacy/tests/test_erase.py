@@ -10,6 +10,7 @@ from django.urls import reverse
 from smarketing.core.models import AuditEntry, Event
 from smarketing.crm import kinds as Kind
 from smarketing.crm.models import Contact, DealContact, LifecycleChange, Note, Task
+from smarketing.forms import kinds as FormKind
 from smarketing.privacy import services
 from smarketing.privacy.models import ErasureRecord
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEEDLES, OLD_EMAIL, make_person
@@ -121,10 +122,10 @@ class EraseTests(TestCase):
         touches = Touchpoint.objects.filter(contact=self.contact)
         for touch in touches:
             self.assertEqual(touch.summary, labels[touch.kind])
-        form = touches.get(kind=Kind.FORM_SUBMITTED)
+        form = touches.get(kind=FormKind.FORM_SUBMITTED)
         self.assertEqual(form.details, {"form_id": 7, "origin": "form"})
         self.assertEqual(form.source, "newsletter")
-        page = touches.get(kind=Kind.PAGE_VIEWED)
+        page = touches.get(kind=FormKind.PAGE_VIEWED)
         self.assertEqual((page.details, page.source), ({"campaign_id": 3, "kind": "web"}, ""))
         stage = touches.get(kind=Kind.DEAL_STAGE_CHANGED)
         self.assertEqual(set(stage.details), {"from", "to", "amount"})
@@ -243,6 +244,10 @@ class EraseTests(TestCase):
                 "scrub_email_sends",
                 "scrub_tracking_hits",
                 "delete_email_preferences",
+                "scrub_form_submissions",  # forms (formscapture)
+                "delete_page_views",  # forms (web tracking)
+                "delete_web_visitors",
+                "scrub_handoffs",  # process (the handoff)
                 "scrub_import_rows",
                 "scrub_idempotency_responses",
                 "scrub_webhook_deliveries",

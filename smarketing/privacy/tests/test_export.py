@@ -10,6 +10,7 @@ from smarketing.core.models import AuditEntry, Event
 from smarketing.crm import kinds as Kind
 from smarketing.crm import services as crm
 from smarketing.crm.models import LifecycleChange
+from smarketing.forms import kinds as FormKind
 from smarketing.privacy import services
 from smarketing.privacy.tests.fixtures import EMAIL, LAST_NAME, NEW_PHONE, OLD_EMAIL, make_person
 from smarketing.privacy.tests.hookapp import privacy as hookapp
@@ -25,7 +26,7 @@ def export_json(contact, actor) -> dict:
 def add_touches(contact, n: int) -> None:
     for i in range(n):
         record_touch(
-            kind=Kind.PAGE_VIEWED,
+            kind=FormKind.PAGE_VIEWED,
             team=Team.MARKETING,
             contact=contact,
             summary=f"Viewed page {i}",
@@ -63,6 +64,10 @@ class ExportContentTests(TestCase):
                 "email_feedback",
                 "email_sends",
                 "email_preferences",
+                "form_submissions",  # forms (formscapture)
+                "web_visitors",  # forms (web tracking)
+                "page_views",
+                "handoffs",  # process (the handoff)
                 "audit",
                 "events",
             ],
@@ -93,7 +98,7 @@ class ExportContentTests(TestCase):
         touches = data["timeline"]
         self.assertEqual(len(touches), Touchpoint.objects.filter(contact=self.contact).count())
         self.assertEqual([t["id"] for t in touches], sorted(t["id"] for t in touches))
-        form = next(t for t in touches if t["kind"] == Kind.FORM_SUBMITTED)
+        form = next(t for t in touches if t["kind"] == FormKind.FORM_SUBMITTED)
         self.assertEqual(form["details"]["fields"], {"email": EMAIL, "last_name": LAST_NAME})
         self.assertEqual(form["kind_label"], "Form submitted")
         self.assertEqual(form["by"], None)
@@ -162,7 +167,8 @@ class ExportScaleTests(TestCase):
             crm.log_activity(contact, kind="call", summary="Call", actor=self.alice)
         self.assertEqual(self._queries(small), self._queries(large))
         # audit insert, contact, erasure record, merged ids, then one query per section
-        with self.assertNumQueries(17):
+        with self.assertNumQueries(21):  # 17 + forms' submissions (formscapture) + web tracking: visitors, page views
+            # + the handoffs
             export_json(large, self.alice)
 
     def test_view_streams_in_pieces(self):

@@ -10,6 +10,7 @@ from django.urls import reverse
 import smarketing
 from smarketing.api.tests.helpers import ApiTestCase
 from smarketing.crm import kinds as crm_kinds
+from smarketing.forms import kinds as forms_kinds
 from smarketing.testing import make_company, make_contact
 from smarketing.timeline import kinds
 from smarketing.timeline.kinds import TouchKind, UnknownKind, build_catalogue
@@ -50,7 +51,7 @@ class CatalogueTests(SimpleTestCase):
         kinds.load()
         self.assertEqual(kinds.get_kind(crm_kinds.CALL_LOGGED).label, "Call")
         self.assertFalse(kinds.is_declared(kindapp.DEMO_BOOKED))
-        self.assertIn(crm_kinds.PAGE_VIEWED, {k.key for k in kinds.api_creatable_kinds()})
+        self.assertIn(forms_kinds.PAGE_VIEWED, {k.key for k in kinds.api_creatable_kinds()})
         self.assertNotIn(crm_kinds.DEAL_WON, {k.key for k in kinds.api_creatable_kinds()})
 
     def test_a_stored_kind_nobody_declares_still_has_a_label(self):
@@ -98,12 +99,12 @@ class RecordTouchTests(TestCase):
             record_touch(kind=kindapp.SURVEY_ANSWERED, contact=self.contact, summary="Answered again")
 
     def test_the_team_defaults_to_the_kinds_and_may_be_given(self):
-        touch = record_touch(kind=crm_kinds.PAGE_VIEWED, contact=self.contact, summary="Viewed pricing")
+        touch = record_touch(kind=forms_kinds.PAGE_VIEWED, contact=self.contact, summary="Viewed pricing")
         self.assertEqual(touch.team, Team.MARKETING)
-        touch = record_touch(kind=crm_kinds.PAGE_VIEWED, team=Team.SALES, contact=self.contact, summary="Shared")
+        touch = record_touch(kind=forms_kinds.PAGE_VIEWED, team=Team.SALES, contact=self.contact, summary="Shared")
         self.assertEqual(touch.team, Team.SALES)
         with self.assertRaisesMessage(ValueError, "unknown team 'finance'"):
-            record_touch(kind=crm_kinds.PAGE_VIEWED, team="finance", contact=self.contact, summary="x")
+            record_touch(kind=forms_kinds.PAGE_VIEWED, team="finance", contact=self.contact, summary="x")
 
 
 @modify_settings(**WITH_KINDAPP)

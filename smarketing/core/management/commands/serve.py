@@ -22,22 +22,34 @@ def control_socket_args(has_control_socket: bool = HAS_CONTROL_SOCKET) -> list[s
     return ["--no-control-socket"] if has_control_socket else []
 
 
-def gunicorn_argv(bind: str, workers: int) -> list[str]:
+def gunicorn_argv(
+    bind: str,
+    workers: int,
+    *,
+    threads: int | None = None,
+    access_log: bool | None = None,
+    app: str = "smarketing.wsgi:application",
+) -> list[str]:
+    access_log = settings.SERVE_ACCESS_LOG if access_log is None else access_log
     return [
         sys.executable,
         "-m",
         "gunicorn",
-        "smarketing.wsgi:application",
+        app,
+        # The hooks: each worker's ingest flusher starts with it and delivers at exit (smarketing/gunicorn_conf.py).
+        "--config",
+        "python:smarketing.gunicorn_conf",
         "--bind",
         bind,
         "--workers",
         str(workers),
+        # gthread: a worker answers one request per thread; the tracking endpoints answer in well under a
+        # millisecond (core/fastpath.py), slow pages keep the other threads free.
         "--threads",
-        "4",
+        str(threads or settings.SERVE_THREADS),
         "--timeout",
         "120",
-        "--access-logfile",
-        "-",
+        *(["--access-logfile", "-"] if access_log else []),
         "--forwarded-allow-ips",
         settings.FORWARDED_ALLOW_IPS,
         *control_socket_args(),
@@ -129,14 +141,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=settings.SERVE_BIND)
         parser.add_argument("--workers", type=int, default=settings.SERVE_WORKERS)
+        parser.add_argument("--threads", type=int, default=settings.SERVE_THREADS, help="threads per worker")
+        parser.add_argument(
+            "--no-access-log", action="store_true", help="Log no line per request (ACCESS_LOG=false does the same)."
+        )
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply pending migrations first.")
 
-    def handle(self, *args, bind, workers, no_migrate, **options):
+    def handle(self, *args, bind, workers, no_migrate, threads=None, no_access_log=False, **options):
         check_bind(bind)
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"Serving Smarketing on http://{bind} (data: {settings.DATA_DIR})")
         sys.stdout.flush()
-        argv = gunicorn_argv(bind, workers)
+        argv = gunicorn_argv(bind, workers, threads=threads, access_log=False if no_access_log else None)
         os.execv(argv[0], argv)  # noqa: S606 - replace this process with gunicorn; its exit status is ours

@@ -109,6 +109,9 @@ def criterion_fix(deal: Deal, criterion: str, label: str = "") -> dict:
     """Where an unmet exit criterion is filled in: no message says "fill in X" without a way there."""
     if criterion == "contacts":
         return {"url": f"{reverse('deal_detail', args=[deal.pk])}#add-contact", "label": "Add a contact"}
+    pillar = services.pillar_fix(deal, criterion)
+    if pillar is not None:
+        return pillar
     field = f"cp_{criterion.split('.', 1)[1]}" if criterion.startswith("custom.") else criterion
     return {
         "url": f"{reverse('deal_edit', args=[deal.pk])}#id_{field}",
@@ -121,7 +124,11 @@ def exit_fixes(deal: Deal, exc: ValidationError) -> list[dict]:
     "Fill in Amount, Close date" to the edit form (at the first of those fields)."""
     fixes, fields = [], []
     for criterion, label in getattr(exc, "criteria", None) or []:
-        if criterion == "contacts":
+        pillar = services.pillar_fix(deal, criterion)
+        if pillar is not None:
+            if pillar not in fixes:
+                fixes.append(pillar)
+        elif criterion == "contacts":
             fixes.append(criterion_fix(deal, criterion))
         else:
             fields.append((criterion, label))

@@ -265,7 +265,8 @@ def _stage_steps(stages: list[Stage], current: Stage) -> list[dict]:
 def _exit_criteria(deal: Deal, stage: Stage, defs: list[PropertyDefinition]) -> list[dict]:
     """Each criterion of `stage` with whether `deal` meets it and, if not, a link to where it is filled in;
     services.unmet_exit_criteria is the judge."""
-    if not stage.exit_criteria:
+    pillars = services.pillar_criteria(deal, stage)
+    if not stage.exit_criteria and not pillars:
         return []
     unmet = dict(services.unmet_exit_criteria(deal, stage))
     labels = {d.key: d.label for d in defs}
@@ -282,6 +283,8 @@ def _exit_criteria(deal: Deal, stage: Stage, defs: list[PropertyDefinition]) -> 
             except FieldDoesNotExist:  # a criterion naming a removed field no longer applies
                 continue
         met = name not in unmet
+        criteria.append({"label": label, "met": met, "fix": None if met else criterion_fix(deal, name, label)})
+    for name, label, met in pillars:
         criteria.append({"label": label, "met": met, "fix": None if met else criterion_fix(deal, name, label)})
     return criteria
 

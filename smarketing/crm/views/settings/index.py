@@ -21,8 +21,23 @@ PAGES = [
         "What subscriber, lead, MQL, SQL … mean here, and who owns each.",
         False,
     ),
+    # Issue 10: the sales process
+    (
+        "process:settings",
+        "Lead handoff",
+        "Who receives new MQLs, the first-touch SLA in business hours, rejection reasons, the MQL commitment.",
+        True,
+    ),
+    (
+        "process:stages",
+        "Stage governance",
+        "Each step's role, checklist, required records and playbook tasks.",
+        True,
+    ),
     ("property_list", "Custom properties", "Extra fields on contacts, companies and deals.", True),
     ("settings_senders", "Sender identities", "Who marketing email is from, reply-to, how fast it may leave.", True),
+    # Issue 9, tracking part
+    ("tracking:settings", "Web tracking", "The tracking snippet, consent mode, Do-Not-Track, allowed sites.", False),
     ("audit_log", "Audit log", "Who changed what, when, from what to what.", True),
     ("jobs:job_list", "Background jobs", "Imports, exports and housekeeping; failures and retries.", True),
     ("webhooks:endpoint_list", "Webhooks", "Send record changes to other systems.", True),

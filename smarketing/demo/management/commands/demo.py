@@ -44,7 +44,7 @@ class Command(BaseCommand):
         users = ensure_demo_users()
         if not Contact.objects.exists():
             self.stdout.write(f"Loading demo data ({contacts} contacts)...")
-            call_command("seed", contacts=contacts, seed=42, demo_users=True, stdout=self.stdout)
+            call_command("seed", contacts=contacts, seed=42, demo_users=True, automation=True, stdout=self.stdout)
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for user in users:
             self.stdout.write(f"  {user.email:<28} {user.team} / {user.get_role_display()}")
@@ -70,8 +70,10 @@ class Command(BaseCommand):
         env.setdefault("MAIL_BOUNCE_ADDRESS", "bounces@demo.smarketing.local")
         sink = subprocess.Popen([sys.executable, "-m", "smarketing", "mailsink", "--bind", mail_bind], env=env)
         worker = subprocess.Popen([sys.executable, "-m", "smarketing", "worker"], env=env)
+        # The BCC receiver of sales email capture (MAILIN_BIND); the demo goes on without it if its port is taken.
+        mailin = subprocess.Popen([sys.executable, "-m", "smarketing", "mailin"], env=env)
         web = subprocess.Popen(gunicorn_argv(bind, 2), env=env)
-        procs = (web, worker, sink)
+        procs = (web, worker, sink, mailin)
         stopping = False
 
         def stop(*_):

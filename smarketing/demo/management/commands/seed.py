@@ -22,8 +22,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Also create the eight demo users (one an admin) with the shared, published demo password.",
         )
+        parser.add_argument(
+            "--automation",
+            action="store_true",
+            help="Then run the pillars that act on the loaded history: lead scores, the two demo workflows and "
+            "the predictive model (`smarketing demo` does).",
+        )
 
-    def handle(self, *args, contacts, seed: int, touches_per_contact, companies, demo_users, **options):
+    def handle(
+        self, *args, contacts, seed: int, touches_per_contact, companies, demo_users, automation=False, **options
+    ):
         if not 1 <= contacts <= 50_000_000:
             raise CommandError("--contacts must be between 1 and 50,000,000.")
         if not 0 <= touches_per_contact <= 1000:
@@ -37,5 +45,6 @@ class Command(BaseCommand):
             touches_per_contact=touches_per_contact,
             companies=companies,
             demo_users=demo_users,
+            automation=automation,
             out=(lambda line: self.stdout.write(line)) if verbose else (lambda line: None),
         )

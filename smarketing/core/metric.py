@@ -1,4 +1,5 @@
-"""The query-object base every KPI is built on: validated parameters in, one query, a typed (cached) result.
+"""The query-object base every KPI is built on (the metrics app and the pillars' own reports, such as the
+handoff's): validated parameters in, one query, a typed (cached) result.
 
 A metric is a frozen dataclass whose fields are its parameters. Creating one validates them (`clean()`
 raises ValueError with a message for people), so a bad month or an unknown owner never reaches SQL.
