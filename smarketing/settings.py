@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "smarketing.forms",
     "smarketing.scoring",
     "smarketing.process",
+    "smarketing.scheduling",
     "smarketing.workflows",
     "smarketing.jobs",
     "smarketing.dataio",

@@ -28,6 +28,9 @@ urlpatterns = [
     path("scoring/", include("smarketing.scoring.urls")),
     path("workflows/", include("smarketing.workflows.urls")),
     path("handoff/", include("smarketing.process.urls")),
+    # Issue 11: online scheduling (hosts' pages, and the public booking pages).
+    path("scheduling/", include("smarketing.scheduling.urls")),
+    path("meet/", include("smarketing.scheduling.urls_public")),
     path("", include("smarketing.segments.urls")),
     path("mail/", include("smarketing.mail.urls")),
     path("", include("smarketing.metrics.urls")),

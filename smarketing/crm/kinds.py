@@ -84,10 +84,10 @@ CRM_KINDS = [
 # API clients record them (POST /api/v1/touchpoints), so they must be declared somewhere; the CRM, which holds
 # the seed, keeps them until their pillar exists. Each pillar moves its own lines into its app's kinds.py
 # (email moved to email/kinds.py, forms to forms/kinds.py; calendar: webinar/event attended,
-# offer_pitched; scheduling: meeting_booked; content: content_viewed; ad_clicked to whichever app imports ads).
+# offer_pitched; content: content_viewed; ad_clicked to whichever app imports ads; scheduling moved
+# meeting_booked to scheduling/kinds.py).
 
 OFFER_PITCHED = "offer_pitched"
-MEETING_BOOKED = "meeting_booked"
 WEBINAR_ATTENDED = "webinar_attended"
 EVENT_ATTENDED = "event_attended"
 CONTENT_VIEWED = "content_viewed"
@@ -95,7 +95,6 @@ AD_CLICKED = "ad_clicked"
 
 INTERIM_KINDS = [
     TouchKind(OFFER_PITCHED, "Offer pitched", Team.SALES, api_creatable=True),
-    TouchKind(MEETING_BOOKED, "Meeting booked", Team.SALES, api_creatable=True),
     TouchKind(WEBINAR_ATTENDED, "Webinar attended", Team.MARKETING, api_creatable=True),
     TouchKind(EVENT_ATTENDED, "Event attended", Team.MARKETING, api_creatable=True),
     TouchKind(CONTENT_VIEWED, "Content viewed", Team.MARKETING, api_creatable=True),

@@ -21,7 +21,7 @@ KINDS = [
 ]
 
 # The touches that stop the SLA clock: a sales conversation started (logged, booked, or an email the rep sent and
-# capture logged). Scheduling adds its booked meeting kind here when it lands.
+# capture logged); "meeting_booked" is scheduling's kind (named by its string: process does not import scheduling).
 FIRST_TOUCH_KINDS = ("call_logged", "email_logged", "meeting_logged", "meeting_booked", SALES_EMAIL_SENT)
 
 NOTIFY_NEW_LEAD = "handoff_new_lead"

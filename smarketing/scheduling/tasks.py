@@ -1,0 +1,1 @@
+"""Scheduling's background jobs (reminders, external calendars): filled by the booking part."""
