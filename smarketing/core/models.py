@@ -12,6 +12,7 @@ class Origin(models.TextChoices):
     API = "api", "API"
     IMPORT = "import", "Import"
     FORM = "form", "Form"
+    BOOKING = "booking", "Booking page"  # a visitor booking, rescheduling or canceling a meeting (scheduling)
     EMAIL = "email", "Email link"  # unsubscribe, preference center, tracking: the recipient acting from a mail
     WORKFLOW = "workflow", "Workflow"
     SYSTEM = "system", "System"
