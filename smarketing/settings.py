@@ -231,6 +231,10 @@ FORMS_RATE_PER_IP = env_int("FORMS_RATE_PER_IP", 10, minimum=1)
 FORMS_RATE_PER_FORM = env_int("FORMS_RATE_PER_FORM", 300, minimum=1)
 FORMS_MAX_BODY_BYTES = env_int("FORMS_MAX_BODY_BYTES", 65536, minimum=1024)
 
+# Booking pages (issue 11: smarketing/scheduling/public_api.py): booking attempts per minute per client address
+# before /meet/<slug>/book.json answers 429 (counted in the cache; the race test and bench raise it).
+SCHEDULING_BOOK_RATE_PER_IP = env_int("SCHEDULING_BOOK_RATE_PER_IP", 10, minimum=1)
+
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.
 REST_FRAMEWORK = {

@@ -22,6 +22,7 @@ from smarketing.email.api import views as email
 from smarketing.forms.api import views as forms  # issue 9 formsbuilder
 from smarketing.metrics import api as metrics
 from smarketing.process.api import views as process  # the handoff (issue 10)
+from smarketing.scheduling.api import views as scheduling  # online scheduling (issue 11)
 from smarketing.scoring.api import predictive as scoring_predictive  # predictive (issue 9)
 from smarketing.scoring.api import views as scoring  # scoring (issue 9)
 from smarketing.segments.api import views as segments
@@ -68,6 +69,9 @@ router.register("rejection-reasons", process.RejectionReasonViewSet, basename="r
 router.register("stage-governance", process.StageGovernanceViewSet, basename="stage-governance")
 router.register("workflows", workflows.WorkflowViewSet, basename="workflow")
 router.register("enrollments", workflows.EnrollmentViewSet, basename="enrollment")
+# online scheduling (issue 11)
+router.register("meeting-types", scheduling.MeetingTypeViewSet, basename="meeting-type")
+router.register("meetings", scheduling.MeetingViewSet, basename="meeting")
 
 
 class RootView(ApiViewMixin, APIView):

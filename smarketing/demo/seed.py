@@ -297,9 +297,10 @@ def seed(
 def seed_automation(out: Callable[[str], None] = print) -> None:
     """The pillars that act on the loaded history rather than generate it (issue 9): lead scores and their
     history from the seeded touches, the two demo workflows run by the real runner, the handoff's history and live
-    queue (issue 10), the predictive model. The
+    queue (issue 10), the scheduling diary (issue 11), the predictive model. The
     demo runs them (`seed --automation`); the bare seed (tests, benches) leaves the history as generated."""
     from smarketing.process.demo import seed_handoff
+    from smarketing.scheduling.demo import seed_scheduling  # issue 11
     from smarketing.scoring.demo import seed_scoring
     from smarketing.scoring.demo_predictive import train_demo_model
     from smarketing.workflows.demo import seed_workflows
@@ -307,6 +308,7 @@ def seed_automation(out: Callable[[str], None] = print) -> None:
     seed_scoring(out)
     seed_workflows(out)
     seed_handoff(out)
+    seed_scheduling(out)  # issue 11: types, hours, the meeting diary and its touches
     train_demo_model(out)
 
 

@@ -51,6 +51,8 @@ _RESERVED = {
 # which is what DKIM signs and the SMTP session writes (no line-ending conversion between the two); 7bit: bodies
 # are quoted-printable or base64, never raw 8-bit, so no receiver needs 8BITMIME.
 POLICY = SMTP.clone(cte_type="7bit")
+# iTIP methods (RFC 5546) a calendar part may carry; the value becomes a Content-Type parameter, so allow-listed.
+CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 
 
 class HeaderInjection(ValueError):
@@ -142,6 +144,28 @@ def _part(subtype: str, content: str) -> bytes:
     ).encode("ascii") + body
 
 
+def check_calendar_method(method: str) -> str:
+    """`method` unchanged when it is an iTIP method we send (it becomes a Content-Type parameter), else ValueError."""
+    if method not in CALENDAR_METHODS:
+        raise ValueError(f"calendar method must be one of {', '.join(CALENDAR_METHODS)}")
+    return method
+
+
+def _calendar_part(calendar: str, method: str) -> bytes:
+    # base64: an .ics has long folded lines and CRLFs that must arrive byte for byte (RFC 6047 allows it).
+    body = binascii.b2a_base64(calendar.encode("utf-8"), newline=False)
+    lines = b"\r\n".join(body[i : i + 76] for i in range(0, len(body), 76))
+    return (
+        (
+            f'Content-Type: text/calendar; method={method}; charset="utf-8"; name="invite.ics"\r\n'
+            'Content-Disposition: attachment; filename="invite.ics"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        ).encode("ascii")
+        + lines
+        + b"\r\n"
+    )
+
+
 def render_message(
     *,
     from_name: str,
@@ -155,13 +179,18 @@ def render_message(
     headers: dict[str, str] | None = None,
     stream: str,
     message_id: str | None = None,
+    calendar: str = "",
+    calendar_method: str = "",
 ) -> bytes:
     """The message as bytes ready to sign and send (CRLF line endings, 7-bit): build_message's fast path.
 
     Written directly rather than through the email package's object model, which costs several milliseconds a
     message (a campaign sends hundreds a second). Same checks as build_message; same structure: text/plain, or
-    multipart/alternative with the text and HTML parts.
+    multipart/alternative with the text and HTML parts; with a `calendar`, multipart/mixed holding that body and
+    the text/calendar part (an invitation, RFC 6047).
     """
+    if calendar:
+        check_calendar_method(calendar_method)
     check_header(subject, "subject")
     check_header(stream, "stream")
     lines = [
@@ -188,12 +217,28 @@ def render_message(
             raise HeaderInjection(f"header {name} is set by build_message")
         lines.append(_header(name, check_header(value, name)))
     if not html:
-        return b"".join(lines) + _part("plain", text or "")
-    # QP output never contains "==", so this boundary cannot occur inside a part.
-    boundary = f"==smk_{secrets.token_hex(12)}"
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"))
-    marker = f"--{boundary}\r\n".encode("ascii")
-    lines += [marker, _part("plain", text or ""), marker, _part("html", html), f"--{boundary}--\r\n".encode("ascii")]
+        body = _part("plain", text or "")
+    else:
+        # QP output never contains "==", so this boundary cannot occur inside a part.
+        boundary = f"==smk_{secrets.token_hex(12)}"
+        marker = f"--{boundary}\r\n".encode("ascii")
+        body = b"".join(
+            [
+                f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"),
+                marker,
+                _part("plain", text or ""),
+                marker,
+                _part("html", html),
+                f"--{boundary}--\r\n".encode("ascii"),
+            ]
+        )
+    if not calendar:
+        return b"".join(lines) + body
+    # Neither QP nor base64 output contains "==_", so this boundary cannot occur inside a part either.
+    mixed = f"==_smkmix_{secrets.token_hex(12)}"
+    marker = f"--{mixed}\r\n".encode("ascii")
+    lines.append(f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n'.encode("ascii"))
+    lines += [marker, body, marker, _calendar_part(calendar, calendar_method), f"--{mixed}--\r\n".encode("ascii")]
     return b"".join(lines)
 
 

@@ -110,6 +110,9 @@ class TransactionalMessage(models.Model):
     # When the current attempt claimed it: a row left "sending" long after this was never completed (the
     # dot is only sent once "sent" is committed), so it may be claimed again (smarketing/mail/services.py).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # An optional iCalendar invitation (booking confirmations): sent as a text/calendar part with this METHOD.
+    calendar = models.TextField(blank=True)
+    calendar_method = models.CharField(max_length=10, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="transactional_status_idx")]

@@ -23,7 +23,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from smarketing.mail import dkim
-from smarketing.mail.message import check_address, check_header, make_message_id, render_message
+from smarketing.mail.message import (
+    check_address,
+    check_calendar_method,
+    check_header,
+    make_message_id,
+    render_message,
+)
 from smarketing.mail.models import Stream, TransactionalMessage
 from smarketing.mail.transport import SmtpSession, TransportError
 
@@ -49,20 +55,36 @@ def envelope_sender() -> tuple[str, str]:
     return name, address
 
 
-def send_transactional(*, kind: str, to_email: str, subject: str, text: str, html: str = "") -> TransactionalMessage:
+def send_transactional(
+    *,
+    kind: str,
+    to_email: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    calendar: bytes | str = "",
+    calendar_method: str = "",
+) -> TransactionalMessage:
     """Queue one transactional message; it is sent by a background job after the current transaction commits.
 
     Bad addresses and header injection are refused here (ValueError), not in the job, so the caller sees them.
+    `calendar` (an .ics) goes out as a text/calendar part with `calendar_method` (REQUEST, CANCEL...).
     """
     to_email = check_address(to_email, "to")
     check_header(subject, "subject")
     check_header(kind, "kind")
+    if isinstance(calendar, bytes):
+        calendar = calendar.decode("utf-8")
+    if calendar:
+        check_calendar_method(calendar_method)
     message = TransactionalMessage.objects.create(
         kind=kind[:50],
         to_email=to_email,
         subject=subject[:300],
         text=text,
         html=html,
+        calendar=calendar,
+        calendar_method=calendar_method if calendar else "",
         message_id=make_message_id(),
     )
     transaction.on_commit(lambda: _enqueue(message.pk))
@@ -107,6 +129,8 @@ def deliver(message_pk: int, *, session: SmtpSession | None = None) -> str:
                 html=message.html,
                 stream=Stream.TRANSACTIONAL,
                 message_id=message.message_id or None,
+                calendar=message.calendar,
+                calendar_method=message.calendar_method,
             )
         )
     except ValueError as exc:  # stored before the checks existed, or DEFAULT_FROM_EMAIL is wrong

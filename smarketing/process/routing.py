@@ -59,17 +59,33 @@ def _routing_rows(members: list, *, lock: bool) -> dict:
     return {row.user_id: row for row in rows}
 
 
-def _pick(members: list, rows: dict, *, weighted: bool, today):
-    available = [m for m in members if not rows[m.pk].is_away(today)]
+def pick(candidates: list[int], *, last_at: dict, counts: dict, weights: dict, weighted: bool) -> int | None:
+    """The one round-robin choice among user ids (the handoff's routing and scheduling's team types use it).
+
+    Plain: the least recently chosen (never chosen first, then the lowest id). Weighted: the one furthest below
+    their share, chosen count ÷ weight (weight 0 opts out; ties by id). None when nobody is eligible.
+    """
     if weighted:
-        available = [m for m in available if rows[m.pk].weight > 0]
-        if not available:
+        eligible = [c for c in candidates if weights.get(c, 1) > 0]
+        if not eligible:
             return None
-        return min(available, key=lambda m: (rows[m.pk].assigned_count / rows[m.pk].weight, m.pk))
-    if not available:
+        return min(eligible, key=lambda c: (counts.get(c, 0) / weights.get(c, 1), c))
+    if not candidates:
         return None
     never = datetime.min.replace(tzinfo=UTC)
-    return min(available, key=lambda m: (rows[m.pk].last_assigned_at or never, m.pk))
+    return min(candidates, key=lambda c: (last_at.get(c) or never, c))
+
+
+def _pick(members: list, rows: dict, *, weighted: bool, today):
+    available = {m.pk: m for m in members if not rows[m.pk].is_away(today)}
+    chosen = pick(
+        list(available),
+        last_at={pk: rows[pk].last_assigned_at for pk in available},
+        counts={pk: rows[pk].assigned_count for pk in available},
+        weights={pk: rows[pk].weight for pk in available},
+        weighted=weighted,
+    )
+    return available.get(chosen)
 
 
 def next_in_team(team_id: int | None, *, weighted: bool = False, dry: bool = False):

@@ -8,6 +8,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self):
         from smarketing.crm.services import on_contact_merge
-        from smarketing.scheduling import services, tasks  # noqa: F401 - tasks: the periodic reminder job
+        # tasks: the periodic reminder job; external: the periodic refresh of external busy calendars
+        from smarketing.scheduling import external, services, tasks  # noqa: F401
 
         on_contact_merge(services.move_on_contact_merge)

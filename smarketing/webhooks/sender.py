@@ -130,3 +130,79 @@ def _describe(exc: BaseException) -> str:
         return f"TLS certificate rejected: {exc.verify_message or exc}"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:500]
+
+
+MAX_GET_BYTES = 2 * 1024 * 1024  # a fetched document (an external calendar) larger than this is refused
+GET_USER_AGENT = "Smarketing-Fetch/1"
+
+
+@dataclass
+class Fetched:
+    """The result of get(): the whole body when it arrived complete and within the size limit."""
+
+    status: int | None  # HTTP status, None when no (complete) response arrived
+    body: bytes
+    error: str  # why there is no usable body: no response, too big, too slow
+    duration_ms: int
+    location: str = ""  # the Location header of a 3xx, never followed
+
+
+def _read_all(response: http.client.HTTPResponse, deadline: float, max_bytes: int) -> tuple[bytes, str]:
+    """The complete body, or an error when it is larger than max_bytes or does not arrive by the deadline."""
+    declared = response.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        return b"", f"the response is larger than {max_bytes // 1024} KB"
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            return b"", "the response took too long"
+        # One byte past the limit is enough to know the body is too big, without reading the rest.
+        chunk = response.read1(min(65536, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(chunks), ""
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            return b"", f"the response is larger than {max_bytes // 1024} KB"
+
+
+def get(
+    target: Target, headers: dict[str, str], timeout: float | None = None, max_bytes: int = MAX_GET_BYTES
+) -> Fetched:
+    """GET `target` over the same pinned connection as post(): vetted addresses only, no redirects followed,
+    TIMEOUT per read and DEADLINE overall, and a body over `max_bytes` refused rather than cut."""
+    timeout = TIMEOUT if timeout is None else timeout
+    started = time.monotonic()
+    errors = []
+
+    def elapsed_ms() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    for address in target.addresses[:MAX_ADDRESSES]:
+        conn = _connection(target, address, timeout)
+        try:
+            try:
+                conn.connect()
+            except (OSError, ssl.SSLError) as exc:
+                errors.append(f"{address}: {_describe(exc)}")
+                continue
+            try:
+                conn.request(
+                    "GET", target.path, headers={"User-Agent": GET_USER_AGENT, "Connection": "close", **headers}
+                )
+                response = conn.getresponse()
+                body, error = _read_all(response, time.monotonic() + DEADLINE, max_bytes)
+            except (OSError, http.client.HTTPException) as exc:
+                return Fetched(status=None, body=b"", error=_describe(exc), duration_ms=elapsed_ms())
+            return Fetched(
+                status=response.status,
+                body=body,
+                error=error,
+                duration_ms=elapsed_ms(),
+                location=(response.getheader("Location") or "")[:500],
+            )
+        finally:
+            conn.close()
+    return Fetched(
+        status=None, body=b"", error="; ".join(errors) or "no address to connect to", duration_ms=elapsed_ms()
+    )

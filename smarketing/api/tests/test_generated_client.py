@@ -375,6 +375,28 @@ def test_every_list_response_validates_against_the_schema(api, client, schema_fi
         playbook="Call.",
         playbook_tasks=[{"title": "Call", "kind": "call", "due_days": 1}],
     )
+    # Issue 11: a team meeting type with a host, and a canceled meeting (so every field of the schema has a value).
+    from datetime import timedelta
+
+    from smarketing.accounts.models import Team
+    from smarketing.scheduling.models import Meeting, MeetingType, MeetingTypeHost
+
+    team_type = MeetingType.objects.create(
+        name="Demo", slug="demo", team=Team.objects.get(kind="sales"), assignment="round_robin", durations=[30]
+    )
+    MeetingTypeHost.objects.create(meeting_type=team_type, user=alice)
+    Meeting.objects.create(
+        meeting_type=team_type,
+        host=alice,
+        contact=contact,
+        title="Demo with Pat",
+        starts_at=now,
+        ends_at=now + timedelta(minutes=30),
+        status="canceled",
+        uid="schema-test@smarketing",
+        canceled_at=now,
+        outcome_at=now,
+    )
 
     operations = list_operations(schema)
     assert len(operations) >= 11, [path for path, _ in operations]
