@@ -8,6 +8,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self):
         from smarketing.crm.services import on_contact_merge
+
         # tasks: the periodic reminder job; external: the periodic refresh of external busy calendars
         from smarketing.scheduling import external, services, tasks  # noqa: F401
 

@@ -436,7 +436,8 @@ def reschedule(meeting, *, starts_at, actor=None) -> Meeting:
         hosts = list(meeting.holds.values_list("user_id", flat=True))
         # The meeting's own holds must not block its new time: released first, inside this transaction.
         meeting.holds.update(active=False)
-        free = availability.check_slot(meeting_type, starts_at, minutes)
+        # ...and it does not count against its own day's max_per_day either.
+        free = availability.check_slot(meeting_type, starts_at, minutes, ignore_meeting=meeting.pk)
         if any(uid not in free for uid in hosts):
             raise availability.SlotUnavailable("the host is not free then")
         ends_at = starts_at + timedelta(minutes=minutes)

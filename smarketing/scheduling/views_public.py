@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -31,7 +32,6 @@ from smarketing.scheduling.forms import BookingForm
 from smarketing.scheduling.models import BookingLink, Meeting, MeetingType
 from smarketing.scheduling.queries import zone
 
-BOOK_LIMIT = 10  # booking attempts per address per minute: a person books one, a script is stopped
 BOOK_WINDOW = 60
 CONSENT_TEXT = "Yes, send me occasional emails with news and offers. I can unsubscribe at any time."
 TAKEN = "That time was just taken. Pick another."
@@ -237,7 +237,7 @@ def book(request, slug: str):
         link = _usable_link(post["link"])
         if link is None or link.meeting_type_id != meeting_type.pk:
             return _not_found(request, embed)
-    if over_limit(f"meet:book:{client_ip(request)}", limit=BOOK_LIMIT, window=BOOK_WINDOW):
+    if over_limit(f"meet:book:{client_ip(request)}", limit=settings.SCHEDULING_BOOK_RATE_PER_IP, window=BOOK_WINDOW):
         response = render(
             request,
             "scheduling/public/message.html",

@@ -3,7 +3,6 @@ escaping, the honeypot, the rate limit, forged manage tokens, what a page must n
 
 import zoneinfo
 from datetime import datetime, timedelta
-from unittest import mock
 from urllib.parse import quote
 
 from django.core.cache import cache
@@ -143,7 +142,7 @@ class BookingPostTests(PublicPageTestCase):
         self.assertFalse(Meeting.objects.exists())
 
     def test_the_booking_form_is_rate_limited_per_address(self):
-        with mock.patch.object(views_public, "BOOK_LIMIT", 2):
+        with self.settings(SCHEDULING_BOOK_RATE_PER_IP=2):
             for _ in range(2):
                 self.assertEqual(self.post(website="bot").status_code, 200)
             response = self.post(website="bot")
