@@ -67,7 +67,7 @@ class RepHomeTests(TestCase):
         self.assertIn("You have no open deals", html)
         self.assertIn(f'href="{reverse("deal_create")}"', html)
         self.assertIn("Plan your next calls", html)
-        self.assertNotIn("meeting", html.lower(), "no empty 'my meetings' block before scheduling exists")
+        self.assertNotIn("my meetings", html.lower(), "no empty 'my meetings' block on the rep's home")
 
     def test_new_leads_and_open_deals_with_their_next_step(self):
         make_contact(None, first_name="Nora", last_name="New", owner=self.bob)

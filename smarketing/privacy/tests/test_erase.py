@@ -248,6 +248,7 @@ class EraseTests(TestCase):
                 "delete_page_views",  # forms (web tracking)
                 "delete_web_visitors",
                 "scrub_handoffs",  # process (the handoff)
+                "scrub_meetings",  # scheduling
                 "scrub_import_rows",
                 "scrub_idempotency_responses",
                 "scrub_webhook_deliveries",

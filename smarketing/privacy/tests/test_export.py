@@ -68,6 +68,7 @@ class ExportContentTests(TestCase):
                 "web_visitors",  # forms (web tracking)
                 "page_views",
                 "handoffs",  # process (the handoff)
+                "meetings",  # scheduling
                 "audit",
                 "events",
             ],
@@ -167,8 +168,8 @@ class ExportScaleTests(TestCase):
             crm.log_activity(contact, kind="call", summary="Call", actor=self.alice)
         self.assertEqual(self._queries(small), self._queries(large))
         # audit insert, contact, erasure record, merged ids, then one query per section
-        with self.assertNumQueries(21):  # 17 + forms' submissions (formscapture) + web tracking: visitors, page views
-            # + the handoffs
+        with self.assertNumQueries(22):  # 17 + forms' submissions (formscapture) + web tracking: visitors, page views
+            # + the handoffs + the meetings
             export_json(large, self.alice)
 
     def test_view_streams_in_pieces(self):
