@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "smarketing.scoring",
     "smarketing.process",
     "smarketing.scheduling",
+    "smarketing.content",
     "smarketing.workflows",
     "smarketing.jobs",
     "smarketing.dataio",
@@ -142,8 +143,28 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Content library files in an S3-compatible bucket instead of the data directory (issue 12; see below).
+CONTENT_S3_BUCKET = env_str("CONTENT_S3_BUCKET", "")
+CONTENT_S3_ENDPOINT_URL = env_str("CONTENT_S3_ENDPOINT_URL", "")  # MinIO, Ceph, R2...; empty for AWS
+CONTENT_S3_REGION = env_str("CONTENT_S3_REGION", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content library files: private (never served by URL; smarketing/content/views_files.py streams them).
+    "content": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": CONTENT_S3_BUCKET,
+                "endpoint_url": CONTENT_S3_ENDPOINT_URL or None,
+                "region_name": CONTENT_S3_REGION or None,
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        }
+        if CONTENT_S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "content"}}
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -234,6 +255,13 @@ FORMS_MAX_BODY_BYTES = env_int("FORMS_MAX_BODY_BYTES", 65536, minimum=1024)
 # Booking pages (issue 11: smarketing/scheduling/public_api.py): booking attempts per minute per client address
 # before /meet/<slug>/book.json answers 429 (counted in the cache; the race test and bench raise it).
 SCHEDULING_BOOK_RATE_PER_IP = env_int("SCHEDULING_BOOK_RATE_PER_IP", 10, minimum=1)
+
+# Content library (issue 12: smarketing/content). Files live in the "content" storage (STORAGES below): the data
+# directory, or an S3-compatible bucket when CONTENT_S3_BUCKET is set (pip install 'smarketing[s3]'). Uploads
+# over CONTENT_MAX_UPLOAD_MB are refused; share-link openings per minute per client address before the viewer
+# answers 429.
+CONTENT_MAX_UPLOAD_MB = env_int("CONTENT_MAX_UPLOAD_MB", 50, minimum=1)
+CONTENT_VIEW_RATE_PER_IP = env_int("CONTENT_VIEW_RATE_PER_IP", 60, minimum=1)
 
 # Every API view also sets these itself (smarketing/api/views/base.py); here they are the defaults for any
 # DRF view added later.

@@ -31,6 +31,9 @@ urlpatterns = [
     # Issue 11: online scheduling (hosts' pages, and the public booking pages).
     path("scheduling/", include("smarketing.scheduling.urls")),
     path("meet/", include("smarketing.scheduling.urls_public")),
+    # Issue 12: the content library and messaging guide, and the public viewer of share links.
+    path("content/", include("smarketing.content.urls")),
+    path("c/", include("smarketing.content.urls_public")),
     path("", include("smarketing.segments.urls")),
     path("mail/", include("smarketing.mail.urls")),
     path("", include("smarketing.metrics.urls")),

@@ -84,20 +84,18 @@ CRM_KINDS = [
 # API clients record them (POST /api/v1/touchpoints), so they must be declared somewhere; the CRM, which holds
 # the seed, keeps them until their pillar exists. Each pillar moves its own lines into its app's kinds.py
 # (email moved to email/kinds.py, forms to forms/kinds.py; calendar: webinar/event attended,
-# offer_pitched; content: content_viewed; ad_clicked to whichever app imports ads; scheduling moved
-# meeting_booked to scheduling/kinds.py).
+# offer_pitched; ad_clicked to whichever app imports ads; scheduling moved meeting_booked to scheduling/kinds.py,
+# content moved content_viewed to content/kinds.py).
 
 OFFER_PITCHED = "offer_pitched"
 WEBINAR_ATTENDED = "webinar_attended"
 EVENT_ATTENDED = "event_attended"
-CONTENT_VIEWED = "content_viewed"
 AD_CLICKED = "ad_clicked"
 
 INTERIM_KINDS = [
     TouchKind(OFFER_PITCHED, "Offer pitched", Team.SALES, api_creatable=True),
     TouchKind(WEBINAR_ATTENDED, "Webinar attended", Team.MARKETING, api_creatable=True),
     TouchKind(EVENT_ATTENDED, "Event attended", Team.MARKETING, api_creatable=True),
-    TouchKind(CONTENT_VIEWED, "Content viewed", Team.MARKETING, api_creatable=True),
     TouchKind(AD_CLICKED, "Ad clicked", Team.MARKETING, api_creatable=True),
 ]
 

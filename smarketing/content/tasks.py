@@ -1,0 +1,1 @@
+"""Background jobs of the content library: the periodic expiry reminder."""

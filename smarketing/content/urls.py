@@ -1,0 +1,11 @@
+"""The content library's pages. Each part keeps its own url module; all share the "content" namespace."""
+
+from smarketing.content import urls_files, urls_guide, urls_library, urls_report
+
+app_name = "content"
+urlpatterns = [
+    *urls_library.urlpatterns,
+    *urls_files.urlpatterns,
+    *urls_guide.urlpatterns,
+    *urls_report.urlpatterns,
+]
