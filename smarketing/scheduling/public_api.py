@@ -2,7 +2,8 @@
 
     GET  /meet/<slug>/slots.json?start=YYYY-MM-DD&days=7&tz=Europe/Berlin&duration=30
          → {"time_zone": "Europe/Berlin", "slots": [{"start": "2026-12-07T08:00:00Z", "local": "...+01:00"}]}
-    POST /meet/<slug>/book.json  (JSON or form-encoded: name, email, start, duration, tz, answers, consent)
+    POST /meet/<slug>/book.json  (JSON or form-encoded: name, email, start, duration, tz, answers, consent; a
+         ticked consent is recorded with the booking page's wording, services.CONSENT_TEXT)
          → 201 {"meeting": {...}, "manage_url": ...}; 409 just taken; 400 {"errors": {field: [message]}}; 429
     GET  /meet/feed/<token>.ics → the host's meetings (text/calendar); 404 for an unknown or revoked token
 
@@ -162,7 +163,7 @@ def book_json(request, slug: str):
         "time_zone": str(body.get("tz") or body.get("time_zone") or "UTC")[:64],
         "answers": _answers(meeting_type, body),
         "consent": str(body.get("consent", "")).lower() in TRUE_WORDS or body.get("consent") is True,
-        "consent_text": str(body.get("consent_text") or "")[:1000],
+        "consent_text": services.CONSENT_TEXT,  # the wording we show, whatever the client sends
     }
     try:
         meeting = services.book(

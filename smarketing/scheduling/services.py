@@ -11,6 +11,7 @@ INSERT, in the same transaction, cannot be raced. Both databases run that query;
 its holds (both are written in one savepoint).
 """
 
+import hashlib
 import logging
 import uuid
 from datetime import timedelta
@@ -20,8 +21,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 _MANAGE_SALT = "smarketing.scheduling.manage"
 MAX_ANSWER = 1000
 TAKEN = "That time was just taken. Pick another."
+# The consent wording of the booking page and of book.json: the words a booker agrees to are ours, never the
+# client's, so the evidence stored with a consent (the touch's details) is what was shown.
+CONSENT_TEXT = "Yes, send me occasional emails with news and offers. I can unsubscribe at any time."
 
 
 def move_on_contact_merge(primary_id: int, duplicate_id: int) -> None:
@@ -185,17 +189,53 @@ def _overlapping(user_ids, start, end, *, exclude_meeting=None) -> bool:
 
 
 def _visibly_taken(meeting_type, starts_at, ends_at) -> bool:
-    """Do committed holds already cover every host who could take this time (any host, for collective)?"""
-    hosts = {user.pk for user in availability.hosts_of(meeting_type)}
+    """Do committed holds already cover every host who could take this time (any host, for collective)?
+
+    One query: the refusal most racers get, so it is kept cheap (the booking itself is decided in the transaction).
+    """
     start, end = availability.hold_range(meeting_type, starts_at, ends_at)
-    busy = set(
-        HostHold.objects.filter(user_id__in=hosts, active=True, starts_at__lt=end, ends_at__gt=start).values_list(
-            "user_id", flat=True
-        )
+    holds = HostHold.objects.filter(active=True, starts_at__lt=end, ends_at__gt=start)
+    if not meeting_type.is_team:
+        owner = meeting_type.owner  # loaded with the type (select_related) by the booking views
+        return owner is not None and owner.is_active and holds.filter(user_id=owner.pk).exists()
+    busy_by_host = dict(
+        MeetingTypeHost.objects.filter(meeting_type=meeting_type, weight__gt=0, user__is_active=True)
+        .annotate(busy=Exists(holds.filter(user_id=OuterRef("user_id"))))
+        .values_list("user_id", "busy")
     )
     if meeting_type.assignment == Assignment.COLLECTIVE:
-        return bool(busy)
-    return bool(hosts) and busy >= hosts
+        return any(busy_by_host.values())
+    return bool(busy_by_host) and all(busy_by_host.values())
+
+
+SLOT_LOCK = 0x5D17_0003  # first key of the PostgreSQL advisory lock on one type's slot; the second is _slot_key
+
+
+def _slot_key(meeting_type, starts_at) -> int:
+    raw = hashlib.sha256(f"{meeting_type.pk}:{starts_at.timestamp():.0f}".encode()).digest()
+    return int.from_bytes(raw[:4], "big") % 2**31  # an int4
+
+
+def _claim_slot(meeting_type, starts_at) -> None:
+    """PostgreSQL: let one booking of this type's slot at a time past this point, for the rest of the transaction.
+
+    A visitor racing an uncommitted rival would otherwise compute the slot, then wait at the exclusion constraint
+    until the rival commits, only to be refused: with one host (a personal or collective type) there is no one
+    else to try, so a racer that finds the slot claimed is refused at once (pg_try_advisory_xact_lock). A team's
+    racers wait for the claim instead (pg_advisory_xact_lock), then see the winner's hold and take the next host.
+    The exclusion constraint stays the guarantee (overlapping slots of other types, other starts); this only makes
+    the common race cheap. SQLite needs nothing: BEGIN IMMEDIATE already runs one booking at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    single = meeting_type.assignment in (Assignment.PERSONAL, Assignment.COLLECTIVE)
+    with connection.cursor() as cursor:
+        if single:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [SLOT_LOCK, _slot_key(meeting_type, starts_at)])
+            if not cursor.fetchone()[0]:
+                raise SlotTaken(TAKEN)
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SLOT_LOCK, _slot_key(meeting_type, starts_at)])
 
 
 def _is_overlap(exc: IntegrityError) -> bool:
@@ -330,6 +370,7 @@ def book(meeting_type, *, starts_at, duration=None, booker: dict, link=None, met
         # (on SQLite) no write lock; only a refusal is decided here, the booking itself is decided below.
         raise SlotTaken(TAKEN)
     with transaction.atomic():
+        _claim_slot(meeting_type, starts_at)
         # Inside the transaction: on SQLite (BEGIN IMMEDIATE) what check_slot reads cannot change before we write.
         free = availability.check_slot(meeting_type, starts_at, minutes)
         existing = _find_contact(clean["email"], link)

@@ -33,7 +33,7 @@ from smarketing.scheduling.models import BookingLink, Meeting, MeetingType
 from smarketing.scheduling.queries import zone
 
 BOOK_WINDOW = 60
-CONSENT_TEXT = "Yes, send me occasional emails with news and offers. I can unsubscribe at any time."
+CONSENT_TEXT = services.CONSENT_TEXT
 TAKEN = "That time was just taken. Pick another."
 EMBED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

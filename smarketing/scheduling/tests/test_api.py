@@ -169,6 +169,17 @@ class PublicJsonTests(TestCase):
             self.client.post("/meet/intro/book.json", "[1]", content_type="application/json").status_code, 400
         )
 
+    def test_the_consent_recorded_is_our_wording_not_the_clients(self):
+        from smarketing.timeline.models import Touchpoint
+
+        response = self._book(
+            start=next_slot(self.mt).isoformat(), consent=True, consent_text="I agree to be called at 3 am."
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        touch = Touchpoint.objects.get(kind="meeting_booked")
+        self.assertEqual(touch.details["consent_text"], services.CONSENT_TEXT)
+        self.assertEqual(touch.contact.consent_status, "granted")
+
     def test_form_encoded_bookings_work_without_csrf(self):
         from django.test import Client
 
