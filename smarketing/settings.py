@@ -317,6 +317,9 @@ SPECTACULAR_SETTINGS = {
         "EnrollmentStatusEnum": "smarketing.workflows.models.EnrollmentStatus",
         "StepRunStatusEnum": "smarketing.workflows.models.StepStatus",
         "PredictiveModelStatusEnum": "smarketing.scoring.models.ModelStatus",
+        "ContentStatusEnum": "smarketing.content.models.Status",  # assets and messages (issue 12)
+        "AssetVersionStatusEnum": "smarketing.content.models.VersionStatus",
+        "MessageKindEnum": "smarketing.content.models.MessageKind",
     },
 }
 

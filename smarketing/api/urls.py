@@ -17,6 +17,7 @@ from smarketing.accounts.api import views as accounts
 from smarketing.api.problems import plain_problem
 from smarketing.api.views import docs, tokens
 from smarketing.api.views.base import ApiViewMixin
+from smarketing.content.api import views as content  # the content library (issue 12)
 from smarketing.crm.api import views as crm
 from smarketing.email.api import views as email
 from smarketing.forms.api import views as forms  # issue 9 formsbuilder
@@ -72,6 +73,9 @@ router.register("enrollments", workflows.EnrollmentViewSet, basename="enrollment
 # online scheduling (issue 11)
 router.register("meeting-types", scheduling.MeetingTypeViewSet, basename="meeting-type")
 router.register("meetings", scheduling.MeetingViewSet, basename="meeting")
+# the content library (issue 12)
+router.register("assets", content.AssetViewSet, basename="asset")
+router.register("messages", content.MessageViewSet, basename="message")
 
 
 class RootView(ApiViewMixin, APIView):

@@ -297,14 +297,17 @@ def seed(
 def seed_automation(out: Callable[[str], None] = print) -> None:
     """The pillars that act on the loaded history rather than generate it (issue 9): lead scores and their
     history from the seeded touches, the two demo workflows run by the real runner, the handoff's history and live
-    queue (issue 10), the scheduling diary (issue 11), the predictive model. The
+    queue (issue 10), the scheduling diary (issue 11), the content library with its shares and views (issue 12),
+    the predictive model. The
     demo runs them (`seed --automation`); the bare seed (tests, benches) leaves the history as generated."""
+    from smarketing.content.demo import seed_content  # issue 12
     from smarketing.process.demo import seed_handoff
     from smarketing.scheduling.demo import seed_scheduling  # issue 11
     from smarketing.scoring.demo import seed_scoring
     from smarketing.scoring.demo_predictive import train_demo_model
     from smarketing.workflows.demo import seed_workflows
 
+    seed_content(out)  # issue 12: first, so the scores count the contacts' content views
     seed_scoring(out)
     seed_workflows(out)
     seed_handoff(out)

@@ -117,6 +117,14 @@ def fuzz_token(db, monkeypatch):
     make_deal(None, contacts=[contact])
     services.create_task(actor=cast["alice"], title="Call", contact=contact)
     services.add_note(contact, body_html="<p>hi</p>", actor=cast["alice"])
+    # The content library (issue 12): an asset waiting for review and a guide entry, owned by mia, so alice (an
+    # admin, not the owner) may edit and decide on them.
+    from smarketing.content import guide
+    from smarketing.content import services as content
+
+    asset = content.create_asset(cast["mia"], title="Deck", asset_type="deck", url="https://example.com/deck")
+    content.submit_for_review(asset, cast["mia"])
+    guide.create_message(cast["mia"], kind="objection", title="Too expensive", body="Compare the tools it replaces.")
     # Requests go straight to the WSGI app, not through Django's test client, so (like the client does) stop
     # Django from closing the connection at the end of each request: that would end the test's transaction.
     signals.request_started.disconnect(close_old_connections)

@@ -249,6 +249,8 @@ class EraseTests(TestCase):
                 "delete_web_visitors",
                 "scrub_handoffs",  # process (the handoff)
                 "scrub_meetings",  # scheduling
+                "delete_content_views",  # content (issue 12)
+                "revoke_content_shares",
                 "scrub_import_rows",
                 "scrub_idempotency_responses",
                 "scrub_webhook_deliveries",

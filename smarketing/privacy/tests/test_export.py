@@ -69,6 +69,8 @@ class ExportContentTests(TestCase):
                 "page_views",
                 "handoffs",  # process (the handoff)
                 "meetings",  # scheduling
+                "content_shares",  # content (issue 12)
+                "content_views",
                 "audit",
                 "events",
             ],
@@ -168,8 +170,8 @@ class ExportScaleTests(TestCase):
             crm.log_activity(contact, kind="call", summary="Call", actor=self.alice)
         self.assertEqual(self._queries(small), self._queries(large))
         # audit insert, contact, erasure record, merged ids, then one query per section
-        with self.assertNumQueries(22):  # 17 + forms' submissions (formscapture) + web tracking: visitors, page views
-            # + the handoffs + the meetings
+        with self.assertNumQueries(24):  # 17 + forms' submissions (formscapture) + web tracking: visitors, page views
+            # + the handoffs + the meetings + content shares and views
             export_json(large, self.alice)
 
     def test_view_streams_in_pieces(self):
