@@ -71,8 +71,8 @@ def can_review(user: Any, obj: Any, reviewer_ids: set[int] | None = None) -> boo
         return True
     if not can_write(user):
         return False
-    if obj.owner_id == user.pk and not obj.allow_self_approval:
-        return False
+    if obj.owner_id == user.pk:
+        return bool(obj.allow_self_approval)  # an admin's switch is the permission, named reviewer or not
     if is_admin(user):
         return True
     if reviewer_ids is None:

@@ -190,7 +190,7 @@ LIBRARY = [
               (MKT, SALES, OPS, EXEC), (CRM,), pages=2, approved=405,
               description="What Smarketing does, for whom, and the three numbers customers see first."),
     AssetSpec("Pricing & plans one-pager", AssetType.ONE_PAGER, "maya", (4,), ("opportunity",), (EXEC, SALES),
-              (CRM, EMAIL, ATTR, SELF), pages=2, approved=80, expires_in=12,
+              (CRM, EMAIL, ATTR, SELF), pages=2, approved=80, expires_in=6,
               description="The plans, what each includes, and the self-hosted option."),
     AssetSpec("Price list (previous plans)", AssetType.ONE_PAGER, "maya", (4,), ("opportunity",), (EXEC, SALES),
               (CRM, EMAIL, ATTR), pages=2, approved=425, status="retired", retired=78,

@@ -95,7 +95,9 @@ class AssetForm(ServiceErrorsMixin, forms.Form):
         help_text="Only admins see this. Use it where nobody else can review.",
     )
 
-    def __init__(self, *args, creating: bool = True, user=None, can_self_approve: bool = False, **kwargs):
+    def __init__(
+        self, *args, creating: bool = True, user=None, can_self_approve: bool = False, owner_id=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         from smarketing.crm.models import Stage
 
@@ -104,7 +106,8 @@ class AssetForm(ServiceErrorsMixin, forms.Form):
         self.fields["deal_stages"].queryset = stages
         self.fields["deal_stages"].several = len({s.pipeline_id for s in stages}) > 1
         self.fields["funnel_stages"].choices = queries.funnel_choices()
-        self.fields["reviewers"].queryset = _people()
+        # The owner is no reviewer of their own asset (only an admin's allow_self_approval lets them decide).
+        self.fields["reviewers"].queryset = _people().exclude(pk=owner_id or (user.pk if user else None))
         self.fields["owner"].queryset = _people()
         if creating:
             self.fields["upload"].help_text = upload_help()

@@ -31,3 +31,6 @@ declare_labels(
         "evangelist": "Evangelist",
     },
 )
+
+# The guide's and sharing's words live beside their code; found at startup through this module.
+from smarketing.content import labels_guide, labels_sharing  # noqa: E402, F401

@@ -134,6 +134,9 @@ class AssetFunnelStage(models.Model):
         constraints = [models.UniqueConstraint(fields=["asset", "lifecycle_stage"], name="asset_funnel_unique")]
         indexes = [models.Index(fields=["lifecycle_stage", "asset"], name="asset_funnel_stage_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.lifecycle_stage}"
+
 
 class AssetVersion(models.Model):
     """One upload (or URL) of an asset; numbered from 1, never changed once written but for its review status."""
@@ -160,9 +163,7 @@ class AssetVersion(models.Model):
         ordering = ["asset", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["asset", "number"], name="asset_version_unique"),
-            models.CheckConstraint(
-                condition=~(Q(file_name="") & Q(url="")), name="asset_version_file_or_url"
-            ),
+            models.CheckConstraint(condition=~(Q(file_name="") & Q(url="")), name="asset_version_file_or_url"),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +234,9 @@ class MessageRevision(models.Model):
         ordering = ["message", "-number"]
         constraints = [models.UniqueConstraint(fields=["message", "number"], name="message_revision_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.message_id} r{self.number}"
+
 
 class Review(models.Model):
     """A reviewer's decision on an asset version or a message revision: the approval record."""
@@ -262,6 +266,9 @@ class Review(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.reviewer_id}"
+
 
 class Comment(models.Model):
     """A comment in an asset's or a message's review thread."""
@@ -280,6 +287,9 @@ class Comment(models.Model):
                 name="comment_one_subject",
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
 
 
 class Share(models.Model):
@@ -317,6 +327,9 @@ class Share(models.Model):
             models.Index(fields=["shared_by", "-created_at"], name="share_user_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.asset_id} → {self.contact_id}"
+
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
@@ -344,3 +357,6 @@ class ShareView(models.Model):
             models.Index(fields=["contact", "-started_at"], name="shareview_contact_idx"),
             models.Index(fields=["share", "-started_at"], name="shareview_share_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"view of share {self.share_id} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -149,8 +149,7 @@ def render_pdf_page(fh, index: int, box: tuple[int, int]) -> Image.Image:
 def render_image(fh, pillow_format: str, box: tuple[int, int]) -> Image.Image:
     """An image file object (its first frame), turned upright and scaled down to fit `box`."""
     with Image.open(fh, formats=[pillow_format]) as img:
-        # Image.open refuses only twice its limit (DecompressionBombError) and warns in between: refuse at it.
-        if img.width * img.height > Image.MAX_IMAGE_PIXELS:
+        if files.over_pixel_limit(img):
             raise ValueError(files.too_many_pixels(img.width, img.height))
         if img.format == "JPEG":
             img.draft("RGB", box)  # decode a big photo at 1/2, 1/4 or 1/8 of its size: much less work

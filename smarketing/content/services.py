@@ -447,16 +447,11 @@ def submit_for_review(asset, actor, *, origin: str = Origin.UI) -> AssetVersion:
 
 
 def can_review(user, asset, reviewer_ids: set[int] | None = None) -> bool:
-    """access.can_review, plus the owner of an asset an admin allowed to self-approve (named reviewer or not: the
-    admin's switch is the permission). TODO(lead): fold this line into access.can_review, then drop the wrapper."""
-    if asset.allow_self_approval and asset.owner_id == getattr(user, "pk", None) and access.can_create(user):
-        return True
     return access.can_review(user, asset, reviewer_ids)
 
 
 def _require_review(user, asset) -> None:
-    if not can_review(user, asset):
-        access.require_review(user, asset)  # raises with the message that fits (own asset, or not a reviewer)
+    access.require_review(user, asset)  # raises with the message that fits (own asset, or not a reviewer)
 
 
 def review(asset, actor, decision: str, comment: str = "", *, origin: str = Origin.UI) -> Review:

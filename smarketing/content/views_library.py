@@ -88,10 +88,16 @@ def asset_edit(request, pk: int):
     can_self = access.can_allow_self_approval(request.user)
     if request.method == "GET":
         form = AssetForm(
-            initial=AssetForm.initial_for(asset), creating=False, user=request.user, can_self_approve=can_self
+            initial=AssetForm.initial_for(asset),
+            creating=False,
+            user=request.user,
+            can_self_approve=can_self,
+            owner_id=asset.owner_id,
         )
         return _form_page(request, form, asset)
-    form = AssetForm(request.POST, creating=False, user=request.user, can_self_approve=can_self)
+    form = AssetForm(
+        request.POST, creating=False, user=request.user, can_self_approve=can_self, owner_id=asset.owner_id
+    )
     if form.is_valid():
         try:
             services.update_asset(asset, request.user, **form.service_fields())

@@ -136,10 +136,13 @@ def spent(seconds: int) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
-def _scope(request):
-    """Mine by default; a manager may look at their team's links, an admin at everyone's."""
+def _scope(request, asset):
+    """Mine by default; a manager may look at their team's links, an admin at everyone's; everyone at all the
+    links to one asset (?asset=, from its page: the library and its reports are open to all)."""
     # shared_by too: the revoke rule (access.can_edit) reads the sharer of each row.
     qs = Share.objects.select_related("asset", "contact", "deal", "shared_by")
+    if asset is not None:
+        return qs.filter(asset=asset), "asset"
     who = request.GET.get("who")
     if who == "team" and is_manager_or_admin(request.user):
         if is_admin(request.user):
@@ -151,7 +154,9 @@ def _scope(request):
 @login_required
 @require_GET
 def share_list(request):
-    qs, who = _scope(request)
+    asset_id = _pk(request.GET.get("asset"))
+    asset = get_object_or_404(Asset.objects.only("id", "title"), pk=asset_id) if asset_id else None
+    qs, who = _scope(request, asset)
     page = keyset_page(qs, NEWEST, request.GET.get("after"), PAGE_SIZE)
     ids = [share.pk for share in page.rows]
     # One grouped query for the page's time spent (served by shareview_share_idx), not one per row.
@@ -168,10 +173,17 @@ def share_list(request):
         {
             "page": page,
             "who": who,
+            "asset": asset,
             "can_see_team": is_manager_or_admin(request.user),
             "now": now,
         },
     )
+
+
+def _list_url(who: str | None, asset_id: int) -> str:
+    if who == "asset":
+        return reverse("content:shares") + f"?asset={asset_id}"
+    return reverse("content:shares") + ("?who=team" if who == "team" else "")
 
 
 @login_required
@@ -185,5 +197,5 @@ def share_revoke(request, pk: int):
         share.live, share.can_revoke, share.url = False, False, sharing.share_url(share)
         response = render(request, "content/share_row.html", {"share": share, "who": request.POST.get("who")})
     else:
-        response = redirect(reverse("content:shares") + ("?who=team" if request.POST.get("who") == "team" else ""))
+        response = redirect(_list_url(request.POST.get("who"), share.asset_id))
     return add_toast(request, response, message)

@@ -398,6 +398,27 @@ def test_every_list_response_validates_against_the_schema(api, client, schema_fi
         outcome_at=now,
     )
 
+    # Issue 12: an approved asset (so its published version is an object) and a guide entry.
+    from smarketing.content import guide
+    from smarketing.content import services as content
+    from smarketing.content.models import Persona
+
+    persona = Persona.objects.create(name="CFO")
+    asset = content.create_asset(
+        alice,
+        title="Pricing",
+        asset_type="one_pager",
+        url="https://example.com/pricing",
+        personas=[persona],
+        funnel_stages=["sql"],
+        expires_on=now.date(),
+        allow_self_approval=True,
+    )
+    content.submit_for_review(asset, alice)
+    content.review(asset, alice, "approved", "Fine")
+    message = guide.create_message(alice, kind="competitor", title="Rival", body="Notes", competitor="Rival")
+    guide.submit_message(message, alice)
+
     operations = list_operations(schema)
     assert len(operations) >= 11, [path for path, _ in operations]
     for path, get in operations:

@@ -115,9 +115,7 @@ class InfluenceTests(TestCase):
     def test_per_asset_figures(self):
         rows = {r.title: r for r in AssetInfluence().result()}
         a, b, c = rows["Alpha"], rows["Beta"], rows["Gamma"]
-        self.assertEqual(
-            (a.shares, a.views, a.contacts, a.deals_won, a.deals_lost, a.deals_open), (3, 4, 4, 1, 1, 1)
-        )
+        self.assertEqual((a.shares, a.views, a.contacts, a.deals_won, a.deals_lost, a.deals_open), (3, 4, 4, 1, 1, 1))
         self.assertEqual(a.revenue, (Amount("USD", Decimal("1000.00")),))
         self.assertEqual((b.shares, b.views, b.contacts, b.deals_won, b.deals), (0, 1, 1, 1, 1))
         self.assertEqual(b.revenue, (Amount("EUR", Decimal("500.00")),))

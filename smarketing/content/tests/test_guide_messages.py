@@ -246,6 +246,7 @@ class GuidePageTests(TestCase):
 
     def test_a_journey_through_the_pages(self):
         self.client.force_login(self.mia)
+        self.assertContains(self.client.get(reverse("content:message_new")), "Add as a draft")
         response = self.client.post(
             reverse("content:message_new"),
             {
@@ -263,6 +264,8 @@ class GuidePageTests(TestCase):
         self.assertIn("Approve revision 1", detail)
         self.client.post(reverse("content:message_review", args=[message.pk]), {"decision": "approved"})
         self.client.force_login(self.mia)
+        edit = self.client.get(reverse("content:message_edit", args=[message.pk]))
+        self.assertContains(edit, "saved as a new revision that waits for approval")
         self.client.post(
             reverse("content:message_edit", args=[message.pk]),
             {"kind": "objection", "title": "Too expensive", "body": "A second answer", "reviewers": [self.carol.pk]},

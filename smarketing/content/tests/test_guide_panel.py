@@ -95,7 +95,9 @@ class StagePanelTests(TestCase):
     def test_the_deal_panel_ranks_approved_assets(self):
         html = self.panel(HTTP_HX_REQUEST="true")
         self.assertTrue(html.lstrip().startswith('<section class="card record-panel content-panel" id="panel-content"'))
-        self.assertEqual(panel_assets(html), ["StagePersona", "StageWinner", "StageOnly", "PersonaOnly", "IndustryOnly"])
+        self.assertEqual(
+            panel_assets(html), ["StagePersona", "StageWinner", "StageOnly", "PersonaOnly", "IndustryOnly"]
+        )
         self.assertIn("Shared on 1 won deal", html)
         for absent in ("RetiredOne", "DraftOne", "OtherStage"):
             self.assertNotIn(absent, html)

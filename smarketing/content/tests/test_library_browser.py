@@ -100,7 +100,7 @@ def test_add_submit_approve_and_look_at_it_on_a_laptop_and_a_phone(live_server, 
     problems += [f"library: {p}" for p in serious(run_axe(page, base))]
 
     # The filter bar narrows the list in place (htmx) and keeps the URL shareable.
-    page.get_by_label("Search").fill("nothing like it")
+    page.locator("#library-q").fill("nothing like it")
     expect(page.locator("#library-rows")).to_contain_text("No assets match")
     assert "q=nothing" in page.url
 

@@ -815,6 +815,20 @@ class SharesListTests(SharingTestCase):
         self.client.force_login(self.bob)  # a member asking for the team gets their own
         self.assertEqual(self.client.get(reverse("content:shares"), {"who": "team"}).context["who"], "mine")
 
+    def test_everyone_sees_all_the_links_to_one_asset(self):
+        self.share()
+        sharing.share_asset(self.asset, self.other, self.carol)
+        sharing.share_asset(make_asset(self.mia, title="Another"), self.contact, self.bob)
+        self.client.force_login(self.mia)  # the asset's owner, who shared nothing
+        with self.assertNumQueries(6):  # session, user, the asset, the page of shares, time spent, sidebar team
+            response = self.client.get(reverse("content:shares"), {"asset": self.asset.pk})
+        self.assertEqual({s.asset_id for s in response.context["page"].rows}, {self.asset.pk})
+        self.assertEqual(len(response.context["page"].rows), 2)
+        self.assertContains(response, "Links to “Pricing deck”")
+        self.assertContains(response, "Carol Manager")
+        self.assertNotContains(response, "Revoke</button>")  # mia may not revoke bob's or carol's links
+        self.assertEqual(self.client.get(reverse("content:shares"), {"asset": 99999}).status_code, 404)
+
     def test_revoke(self):
         share = self.share()
         self.client.force_login(self.mia)
