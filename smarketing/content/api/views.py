@@ -149,8 +149,9 @@ class AssetViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        services.submit_for_review(self.get_object(), request.user, origin=Origin.API)
-        return self.respond(self.get_object())
+        asset = self.get_object()
+        services.submit_for_review(asset, request.user, origin=Origin.API)
+        return self.respond(asset)
 
     @extend_schema(
         summary="Approve the version in review: it becomes the one every share link serves",
@@ -160,9 +161,9 @@ class AssetViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = self._input(DecisionInputSerializer)
-        services.review(self.get_object(), request.user, Review.Decision.APPROVED, data["comment"], origin=Origin.API)
-        return self.respond(self.get_object())
+        data, asset = self._input(DecisionInputSerializer), self.get_object()
+        services.review(asset, request.user, Review.Decision.APPROVED, data["comment"], origin=Origin.API)
+        return self.respond(asset)
 
     @extend_schema(
         summary="Send the version in review back, saying what should change",
@@ -171,10 +172,9 @@ class AssetViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request, pk=None):
-        data = self._input(ChangesInputSerializer)
-        decision = Review.Decision.CHANGES_REQUESTED
-        services.review(self.get_object(), request.user, decision, data["comment"], origin=Origin.API)
-        return self.respond(self.get_object())
+        data, asset = self._input(ChangesInputSerializer), self.get_object()
+        services.review(asset, request.user, Review.Decision.CHANGES_REQUESTED, data["comment"], origin=Origin.API)
+        return self.respond(asset)
 
     @extend_schema(
         summary="Retire an asset: its share links stop working and it leaves the stage panels",
@@ -259,8 +259,9 @@ class MessageViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        guide.submit_message(self.get_object(), request.user, origin=Origin.API)
-        return self.respond(self.get_object())
+        message = self.get_object()
+        guide.submit_message(message, request.user, origin=Origin.API)
+        return self.respond(message)
 
     @extend_schema(
         summary="Approve the latest revision: it becomes the text sales sees",
@@ -270,10 +271,9 @@ class MessageViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = self._input(DecisionInputSerializer)
-        decision = Review.Decision.APPROVED
-        guide.review_message(self.get_object(), request.user, decision, data["comment"], origin=Origin.API)
-        return self.respond(self.get_object())
+        data, message = self._input(DecisionInputSerializer), self.get_object()
+        guide.review_message(message, request.user, Review.Decision.APPROVED, data["comment"], origin=Origin.API)
+        return self.respond(message)
 
     @extend_schema(
         summary="Send the latest revision back, saying what should change",
@@ -282,10 +282,10 @@ class MessageViewSet(_ContentViewSet):
     )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request, pk=None):
-        data = self._input(ChangesInputSerializer)
+        data, message = self._input(ChangesInputSerializer), self.get_object()
         decision = Review.Decision.CHANGES_REQUESTED
-        guide.review_message(self.get_object(), request.user, decision, data["comment"], origin=Origin.API)
-        return self.respond(self.get_object())
+        guide.review_message(message, request.user, decision, data["comment"], origin=Origin.API)
+        return self.respond(message)
 
     @extend_schema(
         summary="Retire a message: it leaves the guide and the stage panels",

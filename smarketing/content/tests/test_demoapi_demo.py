@@ -3,12 +3,14 @@ agree with the seeded deals and with the timeline."""
 
 import time
 from collections import defaultdict
+from unittest import mock
 
 from django.test import TestCase
 from django.utils import timezone
 
-from smarketing.content import files, guide, kinds
-from smarketing.content.demo import INTERNAL_TYPES, LIBRARY, seed_content
+from smarketing.content import demo, files, guide, kinds
+from smarketing.content.demo import seed_content
+from smarketing.content.demo_library import INTERNAL_TYPES, LIBRARY
 from smarketing.content.models import (
     Asset,
     AssetType,
@@ -24,6 +26,8 @@ from smarketing.content.models import (
 from smarketing.content.tests.files_fixtures import ContentStorageMixin
 from smarketing.crm.models import DealContact, DealStageChange
 from smarketing.demo.seed import seed
+from smarketing.demo.users import ensure_demo_users
+from smarketing.testing import ensure_defaults
 from smarketing.timeline.models import Touchpoint
 
 QUIET = {"out": lambda line: None}
@@ -91,7 +95,7 @@ class DemoContentTests(ContentStorageMixin, TestCase):
         self.assertEqual(pending.published_version.number, 1)
         soon = Asset.objects.filter(expires_on__lte=self.now.date() + timezone.timedelta(days=14))
         self.assertGreaterEqual(soon.count(), 2)
-        self.assertTrue(soon.filter(expiry_reminded_at__isnull=True).exists())  # the reminder job has work
+        self.assertTrue(soon.filter(expiry_reminded_at__isnull=True).exists())  # the daily reminder has work to do
 
     def test_file_versions_are_real_pdfs_in_the_content_storage_with_thumbnails(self):
         pdfs = AssetVersion.objects.exclude(file_name="")
@@ -257,3 +261,17 @@ class DemoContentTests(ContentStorageMixin, TestCase):
         # Each deal got its shares once: none of the first seed's deals got more.
         self.assertFalse(Share.objects.filter(id__gt=last, deal_id__in=first_deals).exists())
         self.assertEqual(len(LIBRARY), Asset.objects.count())
+
+
+class DemoContentFailureTests(ContentStorageMixin, TestCase):
+    def test_a_failed_seed_leaves_no_rows_and_no_files(self):
+        ensure_defaults()
+        ensure_demo_users()
+        with mock.patch.object(demo, "_shares_and_views", side_effect=RuntimeError("boom")):
+            with self.assertRaises(RuntimeError):
+                seed_content(**QUIET)
+        self.assertFalse(Asset.objects.exists())
+        self.assertEqual(self.stored_names(), set())
+        self.assertGreaterEqual(seed_content(**QUIET), 0)  # and it runs fine afterwards, with no deals to share on
+        self.assertEqual(Asset.objects.count(), len(LIBRARY))
+        self.assertEqual(len(self.stored_names()), 2 * AssetVersion.objects.exclude(file_name="").count())
