@@ -58,6 +58,12 @@ MODULES: list[tuple[str, list[str]]] = [
         "smarketing.core.csvsafe",
         ["smarketing/core/tests/test_csvsafe.py", "smarketing/crm/tests/test_normalize.py"],
     ),
+    # The content library's hostile edges (issue 12): what an upload may be, and what a share link may reach.
+    (
+        "smarketing.content.files",
+        ["smarketing/content/tests/test_files_store.py", "smarketing/content/tests/test_files_upload.py"],
+    ),
+    ("smarketing.content.sharing", ["smarketing/content/tests/test_sharing.py"]),
 ]
 
 # Mutants no test can kill because the program behaves the same: (module, mutant name) -> why.
