@@ -19,6 +19,7 @@ from html import escape
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -208,6 +209,17 @@ def _visibly_taken(meeting_type, starts_at, ends_at) -> bool:
     return bool(busy_by_host) and all(busy_by_host.values())
 
 
+IN_FLIGHT_SECONDS = 10  # the longest a booking's in-flight claim outlives a crashed request
+
+
+def _in_flight_key(meeting_type, starts_at) -> str | None:
+    """The cache key of a booking in flight for one slot of a personal or collective type (one set of hosts: a
+    rival for the same start can only lose); None for team types, whose racers may take the next host."""
+    if meeting_type.assignment not in (Assignment.PERSONAL, Assignment.COLLECTIVE):
+        return None
+    return f"meet:inflight:{meeting_type.pk}:{starts_at.timestamp():.0f}"
+
+
 SLOT_LOCK = 0x5D17_0003  # first key of the PostgreSQL advisory lock on one type's slot; the second is _slot_key
 
 
@@ -358,13 +370,27 @@ def _save_contact(meeting_type, clean: dict, contact, host_id: int, now, actor):
 def book(meeting_type, *, starts_at, duration=None, booker: dict, link=None, meta=None) -> Meeting:
     """Book a slot: contact created or updated (consent), meeting, holds, touch, event, emails. Raises SlotTaken,
     availability.SlotUnavailable or ValidationError (with field messages for the booker)."""
-    from smarketing.scheduling.models import BookingLink
 
     now = timezone.now()
     clean = clean_booker(meeting_type, booker)
     minutes = _duration(meeting_type, duration)
     _check_link(link, meeting_type, now)
     actor = system_actor(Origin.BOOKING)
+    claim = _in_flight_key(meeting_type, starts_at)
+    if claim is not None and not cache.add(claim, 1, IN_FLIGHT_SECONDS):
+        # Someone is booking this very slot right now (in this process; in any, with CACHE_REDIS_URL): refused
+        # without touching the database. Only a refusal is decided here; the claim goes when that booking ends.
+        raise SlotTaken(TAKEN)
+    try:
+        return _book_slot(meeting_type, starts_at, minutes, clean, link, now, actor)
+    finally:
+        if claim is not None:
+            cache.delete(claim)
+
+
+def _book_slot(meeting_type, starts_at, minutes: int, clean: dict, link, now, actor) -> Meeting:
+    from smarketing.scheduling.models import BookingLink
+
     if _visibly_taken(meeting_type, starts_at, starts_at + timedelta(minutes=minutes)):
         # The common loser of a race: the winner's hold is committed. One indexed query, no slot computation and
         # (on SQLite) no write lock; only a refusal is decided here, the booking itself is decided below.

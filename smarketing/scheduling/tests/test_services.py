@@ -182,6 +182,49 @@ class BookTests(TestCase):
             services.book(self.mt, starts_at=next_slot(self.mt, 4), booker=booker(answers={"phone": "1"}), link=expired)
 
 
+class InFlightClaimTests(TestCase):
+    """A booking in flight for one slot of a personal type holds a short cache claim: a rival for that start is
+    refused without a query, and the claim goes when the booking ends, however it ends."""
+
+    @classmethod
+    def setUpTestData(cls):
+        ensure_defaults()
+        cls.cast = make_cast()
+        open_hours(cls.cast["bob"])
+        cls.mt = MeetingType.objects.select_related("owner", "team").get(pk=personal_type(cls.cast["bob"]).pk)
+
+    def setUp(self):
+        from django.core.cache import cache
+
+        cache.clear()
+
+    def test_a_rival_of_a_booking_in_flight_is_refused_without_touching_the_database(self):
+        from django.core.cache import cache
+
+        start = next_slot(self.mt)
+        cache.add(services._in_flight_key(self.mt, start), 1, 10)  # someone else's booking, still running
+        with self.assertNumQueries(0), self.assertRaises(services.SlotTaken):
+            services.book(self.mt, starts_at=start, booker=booker())
+        self.assertFalse(Meeting.objects.exists())
+
+    def test_the_claim_goes_when_a_booking_fails_or_succeeds(self):
+        start = next_slot(self.mt)
+        with self.assertRaises(availability.SlotUnavailable):
+            services.book(self.mt, starts_at=start + timedelta(minutes=7), booker=booker())  # not on the grid
+        meeting = services.book(self.mt, starts_at=start, booker=booker())  # the failed one left no claim behind
+        self.assertEqual(meeting.starts_at, start)
+        with self.assertRaises(services.SlotTaken):  # refused by the committed hold, not by a claim left over
+            services.book(self.mt, starts_at=start, booker=booker("late@visitor.example"))
+        from django.core.cache import cache
+
+        self.assertIsNone(cache.get(services._in_flight_key(self.mt, start)))
+
+    def test_team_types_take_no_claim(self):
+        team = Team.objects.get(kind="sales")
+        mt = team_type(team, [(self.cast["bob"], 1)])
+        self.assertIsNone(services._in_flight_key(mt, next_slot(mt)))
+
+
 class TeamTests(TestCase):
     @classmethod
     def setUpTestData(cls):
