@@ -10,6 +10,7 @@ urlpatterns = [
     path("segments/builder/", views.builder_update, name="builder"),
     path("segments/count/", views.builder_count, name="count"),
     path("segments/<int:segment_id>/", views.segment_detail, name="segment_detail"),
+    path("segments/<int:segment_id>/count/", views.segment_recount, name="segment_recount"),
     path("segments/<int:segment_id>/edit/", views.segment_edit, name="segment_edit"),
     path("segments/<int:segment_id>/archive/", views.segment_archive, name="segment_archive"),
     path("lists/", views.list_list, name="list_list"),

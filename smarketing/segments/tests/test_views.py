@@ -36,6 +36,29 @@ class SegmentPageTests(TestCase):
         response = self.client.post(reverse("segments:count"), data)
         self.assertContains(response, "choose at least one value")
 
+    def test_the_page_shows_the_last_count_and_the_recount_comes_after_it(self):
+        segment = services.create_segment(
+            self.cast["mia"],
+            name="MQLs",
+            definition={
+                "op": "and",
+                "rules": [{"field": "lifecycle_stage", "operator": "equals", "value": "mql"}],
+            },
+        )
+        page = self.client.get(reverse("segments:segment_detail", args=[segment.pk]))
+        recount = reverse("segments:segment_recount", args=[segment.pk])
+        self.assertContains(page, f'hx-get="{recount}"')  # the page itself does not count
+        segment.refresh_from_db()
+        self.assertIsNone(segment.counted_at)
+        fragment = self.client.get(recount)
+        self.assertContains(fragment, "<strong data-segment-count>1</strong>")
+        self.assertContains(fragment, "match now")
+        self.assertNotContains(fragment, "hx-get")
+        segment.refresh_from_db()
+        self.assertEqual((segment.last_count, segment.counted_at is not None), (1, True))
+        self.client.force_login(self.cast["rory"])  # read-only users may look too
+        self.assertEqual(self.client.get(recount).status_code, 200)
+
     def test_builder_buttons_add_and_remove_rules_and_groups(self):
         data = form(**{"n-0.kind": "field", "n-0.field": "email", "n-0.operator": "contains", "n-0.value": "x.test"})
         response = self.client.post(
