@@ -30,6 +30,7 @@ from smarketing.content.models import Asset, Share, ShareView, Status
 from smarketing.core.audit import actor_user, record_audit
 from smarketing.core.events import publish
 from smarketing.crm import access as crm_access
+from smarketing.crm.models import DealContact
 from smarketing.timeline.services import record_touch
 
 # The viewer beats every 15 s while its tab is visible. A beat is credited at most MAX_BEAT_SECONDS (a late one
@@ -72,6 +73,9 @@ def share_asset(asset: Asset, contact, actor, *, deal=None, expires_at=None, cha
     crm_access.require(actor, "view", contact)
     if deal is not None:
         crm_access.require(actor, "view", deal)
+        # The share counts towards the deal's influence: the contact must be one of the deal's people.
+        if not DealContact.objects.filter(deal_id=deal.pk, contact_id=contact.pk).exists():
+            raise ValidationError({"deal": f"{contact} is not a contact of the deal “{deal.name}”."})
     if channel not in Share.Channel.values:
         raise ValidationError({"channel": "Share as a link or a logged email."})
     now = timezone.now()

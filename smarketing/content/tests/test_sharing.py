@@ -129,6 +129,14 @@ class ShareAssetTests(SharingTestCase):
         self.assertFalse(Share.objects.exists())
         self.assertFalse(Touchpoint.objects.filter(kind=kinds.CONTENT_SHARED).exists())
 
+    def test_a_share_about_a_deal_is_for_one_of_its_contacts(self):
+        stranger = make_contact(first_name="Stan", last_name="Ger", email="stan@elsewhere.example")
+        with self.assertRaises(ValidationError) as caught:
+            sharing.share_asset(self.asset, stranger, self.bob, deal=self.deal)
+        self.assertIn("is not a contact of the deal", " ".join(caught.exception.messages))
+        self.assertFalse(Share.objects.exists())
+        self.assertEqual(sharing.share_asset(self.asset, stranger, self.bob).deal, None)  # without the deal: fine
+
     def test_read_only_users_cannot_share_and_the_system_can(self):
         with self.assertRaises(PermissionDenied):
             sharing.share_asset(self.asset, self.contact, self.rory)
