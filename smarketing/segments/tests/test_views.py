@@ -108,7 +108,15 @@ class SegmentPageTests(TestCase):
         response = self.client.get(reverse("segments:segment_detail", args=[segment.pk]))
         self.assertContains(response, "Lifecycle stage is Marketing-qualified lead and had")
         self.assertContains(response, "at least 2 times in the last 30 days")
-        self.assertContains(response, "Nobody matches")
+        self.assertContains(response, "?members=1")  # the members come after the page
+        self.assertNotContains(response, "Nobody matches")
+        members = self.client.get(reverse("segments:segment_detail", args=[segment.pk]), {"members": "1"})
+        self.assertContains(members, "Nobody matches")
+        fragment = self.client.get(
+            reverse("segments:segment_detail", args=[segment.pk]), {"members": "1"}, HTTP_HX_REQUEST="true"
+        )
+        self.assertContains(fragment, "Nobody matches")
+        self.assertNotContains(fragment, "<h1")  # only the table
 
     def test_bad_definitions_are_explained_and_kept(self):
         data = form(
@@ -173,7 +181,7 @@ class DetailQueryCountTests(TestCase):
             return len(ctx.captured_queries)
 
         urls = [
-            reverse("segments:segment_detail", args=[segment.pk]),
+            reverse("segments:segment_detail", args=[segment.pk]) + "?members=1",
             reverse("segments:list_detail", args=[contact_list.pk]),
         ]
         services.add_to_list(actor, contact_list, [make_contact().pk for _ in range(2)])
