@@ -13,9 +13,9 @@ occurred_at) index; "since their last sales call" reads the contact's latest cal
 (list, contact) unique index; "in segment" inlines the other segment's compiled condition.
 
 Two-valued logic: SQL compares NULL to anything as "unknown", which NOT turns into "unknown" again, so a naive
-"NOT (industry = 'saas')" would drop contacts without an industry. Django guards negated column lookups
-itself; the expression-based lookups below (custom properties, lowercased lists) carry an explicit IS NOT NULL
-so that every condition is plainly true or false and NOT means "everyone else".
+"NOT (industry = 'saas')" would drop contacts without an industry. Every lookup below carries an explicit IS NOT
+NULL (`known()` for columns, `guarded()` for expressions), so that every condition is plainly true or false and
+NOT means "everyone else"; Django's own guard on negated lookups is not relied on (an OR can defeat it).
 """
 
 import datetime
@@ -32,6 +32,16 @@ from smarketing.crm.models import Contact
 from smarketing.segments import schema
 from smarketing.segments.models import ContactList, ListMembership, Segment
 from smarketing.timeline.models import Touchpoint
+
+
+def known(path: str, q: Q) -> Q:
+    """`q`, and plainly false where `path` is NULL (no company, no value): NOT of it is then "everyone else".
+
+    Django adds such a guard to a negated lookup itself, but not when another branch of an OR already made the
+    join (`(… AND industry = x) OR NOT (industry = x)` dropped the contacts without a company; found by
+    tests/test_properties.py), so the compiler never relies on it."""
+    return q & Q(**{f"{path}__isnull": False})
+
 
 ALWAYS = Q(pk__isnull=False)  # true for every contact: what an empty group means, so NOT of it means nobody
 NEVER = Q(pk__isnull=True)
@@ -83,13 +93,13 @@ class _Compiler:
             return self.text(path, operator, value)
         if f.type in (schema.CHOICE, schema.USER):
             if operator == "equals":
-                return Q(**{path: value})
+                return known(path, Q(**{path: value}))
             if operator == "not_equals":
-                return ~Q(**{path: value})
+                return ~known(path, Q(**{path: value}))
             if operator == "in":
-                return Q(**{f"{path}__in": value})
+                return known(path, Q(**{f"{path}__in": value}))
             if operator == "not_in":
-                return ~Q(**{f"{path}__in": value})
+                return ~known(path, Q(**{f"{path}__in": value}))
             return self.emptiness(path, operator, text=f.type == schema.CHOICE)
         if f.type == schema.NUMBER:
             return self.compare(path, operator, value)
@@ -100,15 +110,15 @@ class _Compiler:
     def text(self, path: str, operator: str, value) -> Q:
         # Case-insensitive throughout: a marketer typing "SaaS" means the industry however it was written.
         if operator == "equals":
-            return Q(**{f"{path}__iexact": value})
+            return known(path, Q(**{f"{path}__iexact": value}))
         if operator == "not_equals":
-            return ~Q(**{f"{path}__iexact": value})
+            return ~known(path, Q(**{f"{path}__iexact": value}))
         if operator == "contains":
-            return Q(**{f"{path}__icontains": value})
+            return known(path, Q(**{f"{path}__icontains": value}))
         if operator == "not_contains":
-            return ~Q(**{f"{path}__icontains": value})
+            return ~known(path, Q(**{f"{path}__icontains": value}))
         if operator == "starts_with":
-            return Q(**{f"{path}__istartswith": value})
+            return known(path, Q(**{f"{path}__istartswith": value}))
         if operator == "in":
             alias = self.alias(Lower(F(path)))
             return Q(**{f"{alias}__isnull": False, f"{alias}__in": sorted({v.lower() for v in value})})
@@ -124,25 +134,25 @@ class _Compiler:
         if operator in ("is_empty", "is_not_empty"):
             return self.emptiness(path, operator, text=False)
         if operator == "between":
-            return Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
+            return known(path, Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]}))
         if operator == "not_equals":
-            return ~Q(**{path: value})
+            return ~known(path, Q(**{path: value}))
         lookup = {"equals": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[operator]
-        return Q(**{f"{path}__{lookup}": value})
+        return known(path, Q(**{f"{path}__{lookup}": value}))
 
     def moment(self, path: str, operator: str, value) -> Q:
         if operator in ("is_empty", "is_not_empty"):
             return self.emptiness(path, operator, text=False)
         if operator == "within_last_days":
-            return Q(**{f"{path}__gte": self.now - datetime.timedelta(days=value)})
+            return known(path, Q(**{f"{path}__gte": self.now - datetime.timedelta(days=value)}))
         if operator == "more_than_days_ago":
-            return Q(**{f"{path}__lt": self.now - datetime.timedelta(days=value)})
+            return known(path, Q(**{f"{path}__lt": self.now - datetime.timedelta(days=value)}))
         # Calendar days in the site's time zone: "after 2026-03-01" starts at midnight of the 2nd.
         if operator == "after":
-            return Q(**{f"{path}__gte": day_start(value, 1)})
+            return known(path, Q(**{f"{path}__gte": day_start(value, 1)}))
         if operator == "before":
-            return Q(**{f"{path}__lt": day_start(value)})
-        return Q(**{f"{path}__gte": day_start(value[0]), f"{path}__lt": day_start(value[1], 1)})
+            return known(path, Q(**{f"{path}__lt": day_start(value)}))
+        return known(path, Q(**{f"{path}__gte": day_start(value[0]), f"{path}__lt": day_start(value[1], 1)}))
 
     # -- custom properties (JSON) -----------------------------------------------------------------------
 

@@ -71,6 +71,19 @@ class CompilerTests(TestCase):
         self.assertEqual(ids(AND(rule("company.employees", "between", [100, 300]))), {self.ann.pk, self.cid.pk})
         self.assertEqual(ids(AND(rule("fit_score", "gt", 10))), {self.ben.pk})
 
+    def test_not_keeps_the_contacts_without_a_company_when_an_or_already_joined_it(self):
+        # Found by test_properties on PostgreSQL: Django drops its own NULL guard from a negated lookup when
+        # another branch of the OR made the join, so "NOT (industry is SaaS)" lost the contacts with no company.
+        joined = OR(
+            AND(rule("email", "is_empty"), rule("company.industry", "equals", "saas")),
+            AND(rule("company.industry", "equals", "saas"), negate=True),
+        )
+        self.assertEqual(ids(joined), {self.ben.pk})
+        self.assertEqual(
+            ids(OR(rule("company.industry", "equals", "saas"), rule("company.country", "not_equals", "germany"))),
+            {self.ann.pk, self.ben.pk, self.cid.pk},
+        )
+
     def test_custom_properties_and_negation(self):
         self.assertEqual(ids(AND(rule("custom.plan", "equals", "pro"))), {self.ann.pk})
         self.assertEqual(ids(AND(rule("custom.plan", "not_equals", "pro"))), {self.ben.pk, self.cid.pk})
