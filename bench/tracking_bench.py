@@ -13,6 +13,7 @@ sends a bounded number of requests to:
 Prints requests/s, p50 and p99 latency of each, and checks that nothing was lost: the TrackingHit rows equal
 the pixel and click requests answered (200 / 302). Then times the job that turns the hits into counts and
 touchpoints (email/tracking.py) and checks the counters add up. The bench's rows are removed afterwards.
+TRACKING_BENCH_LOG=<file> keeps the server's output (tracebacks of any 500) in that file.
 """
 
 import argparse
@@ -190,8 +191,8 @@ def main():
             str(args.workers),
         ],
         env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=open(os.environ.get("TRACKING_BENCH_LOG", os.devnull), "ab"),
+        stderr=open(os.environ.get("TRACKING_BENCH_LOG", os.devnull), "ab"),
         cwd=ROOT,
     )
     try:
